@@ -147,5 +147,5 @@ def test_response_time_and_concurrency_are_exact_inverses(sigma, kappa, lam, n):
     curve = _curve(sigma, kappa, lam)
     r = float(curve.response_time_s(n))
     back = curve.concurrency_for_response_time(r)
-    if math.isfinite(back):
-        assert back == pytest.approx(n, rel=1e-8)
+    if math.isfinite(back):  # compare in R: when R(N) is nearly flat, N(R) is ill-conditioned
+        assert float(curve.response_time_s(back)) == pytest.approx(r, rel=1e-9)
