@@ -97,8 +97,9 @@ class UslFit:
         Returns 0 when R is below the single-client floor 1/λ, infinity when σ = κ = 0.
         """
         lam_r = self.lambda_rps * response_time_s
-        if lam_r < 1.0:
+        if lam_r < 1.0 - 1e-12:
             return 0.0
+        lam_r = max(lam_r, 1.0)  # R at the floor 1/λ within rounding: N = 1
         s, k = self.sigma, self.kappa
         if k < 1e-150:  # squares of smaller numbers underflow; κ that small is zero
             return math.inf if s <= 0 else (lam_r - 1.0 + s) / s
