@@ -1,0 +1,376 @@
+"""Pydantic models of ``capplan.toml``: every section, strict (unknown fields are errors).
+
+The annotated ``capplan.toml`` at the repository root documents each field for users;
+this module is the single definition of names, defaults, units and bounds.
+Values with units (durations, growth rates) are strings parsed by
+:mod:`capplan.config.units` into :class:`Duration` / :class:`Growth`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, PrivateAttr, model_validator
+
+from capplan.config.units import Duration, Growth, parse_duration, parse_growth
+from capplan.errors import ConfigError
+from capplan.models.slo import Slo, parse_slos
+
+DurationField = Annotated[Duration, PlainValidator(parse_duration), PlainSerializer(str)]
+GrowthField = Annotated[Growth, PlainValidator(parse_growth), PlainSerializer(str)]
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _slo_texts(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'must be a list of SLO strings, got {value!r}, write e.g. ["p95<300ms", "error_rate<0.5%"]')
+    try:
+        parse_slos(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from exc
+    return tuple(value)
+
+
+class ServiceConfig(_Section):
+    """``[service]``: what is planned for and the objectives it must meet."""
+
+    name: str = "service"
+    slos: Annotated[tuple[str, ...], PlainValidator(_slo_texts)] = ("p95<300ms", "error_rate<0.5%")
+
+    @property
+    def objectives(self) -> tuple[Slo, ...]:
+        """The SLO expressions parsed (latency thresholds in ms, error rates as fractions)."""
+        return parse_slos(self.slos)
+
+
+class BaselineSettings(_Section):
+    """``[loadtest.baseline]``: steady low load to measure unloaded latency."""
+
+    users: Annotated[int, Field(ge=1)] = 10
+    duration: DurationField = parse_duration("60s")
+
+
+class StressSettings(_Section):
+    """``[loadtest.stress]``: stepped load until an SLO breaks (closed model: users per step)."""
+
+    start_users: Annotated[int, Field(ge=1)] = 2
+    step_users: Annotated[int, Field(ge=1)] = 4
+    max_users: Annotated[int, Field(ge=1)] = 256
+    step_duration: DurationField = parse_duration("20s")
+    rate: Annotated[float, Field(gt=0.0)] | None = None  # open model: start rate in req/s when set
+    rate_step: Annotated[float, Field(gt=0.0)] | None = None  # open model: added req/s per step
+
+
+class SpikeSettings(_Section):
+    """``[loadtest.spike]``: a sudden burst of ``multiplier`` × users for ``window``."""
+
+    users: Annotated[int, Field(ge=1)] = 10
+    multiplier: Annotated[float, Field(gt=1.0)] = 5.0
+    before: DurationField = parse_duration("30s")
+    window: DurationField = parse_duration("30s")
+    after: DurationField = parse_duration("60s")
+
+
+class SoakSettings(_Section):
+    """``[loadtest.soak]``: constant load for a long time to reveal drift and leaks."""
+
+    users: Annotated[int, Field(ge=1)] = 20
+    duration: DurationField = parse_duration("30m")
+
+
+class LoadTestConfig(_Section):
+    """``[loadtest]``: defaults for ``capplan loadtest`` (flags override them)."""
+
+    host: str = "http://127.0.0.1:8089"
+    allow_hosts: tuple[str, ...] = ()
+    locustfile: str | None = None
+    workers: Annotated[int, Field(ge=1)] = 1
+    out_dir: str = "datasets/runs"
+    max_duration: DurationField = parse_duration("15m")
+    baseline: BaselineSettings = BaselineSettings()
+    stress: StressSettings = StressSettings()
+    spike: SpikeSettings = SpikeSettings()
+    soak: SoakSettings = SoakSettings()
+
+
+class CapacityConfig(_Section):
+    """``[capacity]``: what one instance takes — an explicit number or measured runs.
+
+    ``per_instance_rps`` is the maximum sustainable throughput of one instance (req/s);
+    the planner plans at ``per_instance_rps × target_utilization``. With ``runs`` the
+    saturation estimator gives both figures from load-test run directories or a
+    measurements CSV.
+    """
+
+    per_instance_rps: Annotated[float, Field(gt=0.0)] | None = None
+    runs: tuple[str, ...] = ()
+    target_utilization: Fraction = 0.8
+    cpu_ms_per_request: Annotated[float, Field(gt=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CapacityConfig:
+        if (self.per_instance_rps is None) == (not self.runs):
+            raise ValueError(
+                "capacity needs exactly one source, got "
+                f"per_instance_rps={self.per_instance_rps!r} and runs={list(self.runs)!r}, "
+                'set either per_instance_rps = 350 or runs = ["datasets/runs/<run>"]'
+            )
+        return self
+
+
+class FleetConfig(_Section):
+    """``[fleet]``: the instances running today and how they must be provisioned.
+
+    Redundancy is either ``n_plus`` (k spare instances) or ``zones`` (spread evenly over
+    that many zones, sized so that losing any one zone still carries the peak).
+    ``trigger_utilization`` is the fraction of the fleet's safe capacity at which to
+    scale out; ``step_ahead`` is how much future demand each scale-out step buys for.
+    """
+
+    instance_type: str = "m6i.large"
+    current_count: Count = 2
+    minimum: Count = 2
+    n_plus: Count | None = None
+    zones: Annotated[int, Field(ge=2)] | None = None
+    trigger_utilization: Fraction = 0.8
+    lead_time: DurationField = parse_duration("14d")
+    step_ahead: DurationField = parse_duration("90d")
+
+    @model_validator(mode="after")
+    def _one_redundancy(self) -> FleetConfig:
+        if self.n_plus is not None and self.zones is not None:
+            raise ValueError(
+                f"fleet redundancy is set twice, n_plus={self.n_plus} and zones={self.zones}, "
+                "keep only one of n_plus (spare instances) or zones (survive the loss of one zone)"
+            )
+        return self
+
+    @property
+    def spare_instances(self) -> int:
+        """N+k spares (1 when neither ``n_plus`` nor ``zones`` is set, 0 with zones)."""
+        if self.zones is not None:
+            return 0
+        return 1 if self.n_plus is None else self.n_plus
+
+
+class DemandEvent(_Section):
+    """``[[demand.events]]``: a known day or span whose demand is ``multiplier`` × normal."""
+
+    name: str
+    date: dt.date | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    multiplier: Annotated[float, Field(gt=0.0)]
+
+    @model_validator(mode="after")
+    def _one_span(self) -> DemandEvent:
+        if (self.date is None) == (self.start is None or self.end is None):
+            raise ValueError(
+                f"event {self.name!r} needs either date or both start and end, got date={self.date}, "
+                f"start={self.start}, end={self.end}, write date = 2026-11-27 or start = ... and end = ..."
+            )
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"event {self.name!r} ends before it starts, {self.start}..{self.end}, swap them")
+        return self
+
+    @property
+    def first_day(self) -> dt.date:
+        """First day of the event."""
+        return self.date if self.date is not None else self.start  # type: ignore[return-value]
+
+    @property
+    def last_day(self) -> dt.date:
+        """Last day of the event (inclusive)."""
+        return self.date if self.date is not None else self.end  # type: ignore[return-value]
+
+
+class DemandConfig(_Section):
+    """``[demand]``: where future traffic comes from — a history to forecast, or what-if growth.
+
+    History values are in ``value_unit``; ``peak_factor`` turns a mean rate into the
+    peak req/s the fleet must carry (1.0 when the history already holds peaks).
+    """
+
+    source: str | None = None
+    time_column: str = "ds"
+    value_column: str = "y"
+    value_unit: Literal["peak_rps", "mean_rps", "requests_per_day", "requests_per_hour"] = "peak_rps"
+    peak_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    from_rate: Annotated[float, Field(gt=0.0)] | None = None
+    growth: GrowthField | None = None
+    start: dt.date | None = None
+    horizon: DurationField = parse_duration("24mo")
+    interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
+    model: Literal["prophet"] = "prophet"
+    trend: Literal["linear", "logistic", "flat"] = "linear"
+    cap: Annotated[float, Field(gt=0.0)] | None = None
+    events: tuple[DemandEvent, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DemandConfig:
+        what_if = self.from_rate is not None or self.growth is not None
+        if (self.source is None) == (not what_if):
+            raise ValueError(
+                f"demand needs exactly one source, got source={self.source!r}, from_rate={self.from_rate!r}, "
+                f"growth={self.growth and self.growth.text!r}, "
+                'set source = "datasets/sample_traffic_daily.csv" or from_rate = 1200 with growth = "15%/month"'
+            )
+        if what_if and (self.from_rate is None or self.growth is None or not self.growth.is_relative):
+            raise ValueError(
+                f"what-if demand needs from_rate and a percentage growth, got from_rate={self.from_rate!r}, "
+                f"growth={self.growth and self.growth.text!r}, write from_rate = 1200 and growth = \"15%/month\""
+            )
+        if self.trend == "logistic" and self.cap is None:
+            raise ValueError('demand trend "logistic" needs a cap, got cap=None, set cap = <saturation req/s>')
+        return self
+
+    @property
+    def horizon_days(self) -> int:
+        """The planning horizon in whole days (``"24mo"`` → 730)."""
+        return max(1, round(self.horizon.days))
+
+
+class InstancePrice(_Section):
+    """One ``[pricing.instance_types."<type>"]`` entry: on-demand list price and size."""
+
+    hourly: Annotated[float, Field(gt=0.0)]
+    vcpus: Annotated[int, Field(ge=1)] | None = None
+    memory_gib: Annotated[float, Field(gt=0.0)] | None = None
+
+
+def _default_catalog() -> dict[str, InstancePrice]:
+    return {
+        "m6i.large": InstancePrice(hourly=0.096, vcpus=2, memory_gib=8),
+        "m6i.xlarge": InstancePrice(hourly=0.192, vcpus=4, memory_gib=16),
+        "c6i.large": InstancePrice(hourly=0.085, vcpus=2, memory_gib=4),
+    }
+
+
+class PricingConfig(_Section):
+    """``[pricing]``: dated list prices and purchase-option discounts (fractions off on-demand)."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    hours_per_month: Annotated[float, Field(gt=0.0)] = 730.0
+    as_of: dt.date = dt.date(2025, 1, 1)
+    source: str = "AWS EC2 on-demand pricing, us-east-1, Linux"
+    reserved_1y_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.37
+    reserved_3y_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.57
+    spot_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.60
+    instance_types: dict[str, InstancePrice] = Field(default_factory=_default_catalog)
+
+
+class ResourceConfig(_Section):
+    """``[[resources]]``: another limited resource (disk GB, connections, cores, …).
+
+    Either a ``history`` file (a linear trend is fitted) or ``current`` with ``growth``
+    (``"10GB/day"`` in the resource's ``unit``, or ``"3%/month"``). ``metric`` is an
+    optional PromQL expression of its current value, used for forecast alert rules.
+    """
+
+    name: str
+    unit: str
+    limit: Annotated[float, Field(gt=0.0)]
+    current: Annotated[float, Field(ge=0.0)] | None = None
+    growth: GrowthField | None = None
+    history: str | None = None
+    time_column: str = "ds"
+    value_column: str = "y"
+    trigger: Fraction = 0.8
+    lead_time: DurationField | None = None
+    metric: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ResourceConfig:
+        direct = self.current is not None and self.growth is not None
+        if direct == (self.history is not None):
+            raise ValueError(
+                f"resource {self.name!r} needs either history or current with growth, got history={self.history!r}, "
+                f"current={self.current!r}, growth={self.growth and self.growth.text!r}, "
+                f'set history = "<file>.csv" or current = 1200 and growth = "10{self.unit}/day"'
+            )
+        if self.growth is not None and not self.growth.is_relative and self.growth.unit != self.unit:
+            raise ValueError(
+                f"resource {self.name!r} growth is in a different unit from the resource's {self.unit!r}, "
+                f"{self.growth.text!r}, write the growth in {self.unit} per period, e.g. \"10{self.unit}/day\""
+            )
+        return self
+
+
+class AlertsConfig(_Section):
+    """``[alerts]``: metric names and windows used by ``capplan rules``."""
+
+    selector: str = 'job="service"'
+    requests_metric: str = "http_requests_total"
+    code_label: str = "code"
+    error_code_regex: str = "5.."
+    latency_histogram: str | None = "http_request_duration_seconds"
+    cpu_metric: str = "process_cpu_seconds_total"
+    up_metric: str = "up"
+    hold: DurationField = parse_duration("15m")
+    forecast_window: DurationField = parse_duration("7d")
+
+
+class ReportConfig(_Section):
+    """``[report]``: where ``capplan report`` writes and how many months its tables show."""
+
+    output: str = "reports/capacity.html"
+    months: Literal[6, 12, 24] = 12
+
+
+class ReviewConfig(_Section):
+    """``[review]``: the monthly review's output and the archive of past plans."""
+
+    output: str = "reports/review.html"
+    archive_dir: str = "datasets/reviews"
+
+
+class CapplanConfig(_Section):
+    """The whole of ``capplan.toml``. Relative paths are resolved against its directory."""
+
+    service: ServiceConfig = ServiceConfig()
+    loadtest: LoadTestConfig = LoadTestConfig()
+    capacity: CapacityConfig
+    fleet: FleetConfig = FleetConfig()
+    demand: DemandConfig
+    pricing: PricingConfig = PricingConfig()
+    resources: tuple[ResourceConfig, ...] = ()
+    alerts: AlertsConfig = AlertsConfig()
+    report: ReportConfig = ReportConfig()
+    review: ReviewConfig = ReviewConfig()
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _priced_and_consistent(self) -> CapplanConfig:
+        if self.fleet.instance_type not in self.pricing.instance_types:
+            known = ", ".join(sorted(self.pricing.instance_types)) or "none"
+            raise ValueError(
+                f"fleet.instance_type has no price in [pricing.instance_types], {self.fleet.instance_type!r} "
+                f"(priced: {known}), add [pricing.instance_types.\"{self.fleet.instance_type}\"] hourly = <price>"
+            )
+        names = [r.name for r in self.resources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"resources have duplicate names, {names}, give each [[resources]] a unique name")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the file are resolved against."""
+        return self._base_dir
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a path written in the config (relative to the config file's directory)."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self._base_dir / candidate
+
+    @property
+    def instance_price(self) -> InstancePrice:
+        """The catalog entry of the fleet's instance type."""
+        return self.pricing.instance_types[self.fleet.instance_type]

@@ -1,0 +1,134 @@
+"""Strict parsing of the quantities written as strings in capplan.toml.
+
+Durations (``"14d"``, ``"24mo"``, ``"300ms"``) and growth rates (``"15%/month"``,
+``"10GB/day"``) carry their unit right after the number, with no space: ``"300 ms"`` is
+rejected so that a typo never silently becomes a different quantity.
+
+Calendar conventions (the cloud-billing ones, so plans and prices agree):
+a month is 730 hours (365 days / 12 = 30.4167 days) and a year is 365 days.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+HOURS_PER_MONTH = 730.0
+"""Hours in a billing month (AWS, GCP and Azure all price a month as 730 hours)."""
+
+SECONDS_PER_DAY = 86_400.0
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
+DAYS_PER_YEAR = 365.0
+
+_DURATION_UNITS_S = {
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3_600.0,
+    "d": SECONDS_PER_DAY,
+    "w": 7 * SECONDS_PER_DAY,
+    "mo": DAYS_PER_MONTH * SECONDS_PER_DAY,
+    "y": DAYS_PER_YEAR * SECONDS_PER_DAY,
+}
+_PERIOD_DAYS = {
+    "day": 1.0, "d": 1.0,
+    "week": 7.0, "w": 7.0,
+    "month": DAYS_PER_MONTH, "mo": DAYS_PER_MONTH,
+    "year": DAYS_PER_YEAR, "y": DAYS_PER_YEAR,
+}
+_DURATION_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>ms|mo|s|m|h|d|w|y)$")
+_GROWTH_RE = re.compile(r"^(?P<sign>[+-]?)(?P<num>\d+(?:\.\d+)?)(?P<unit>%|[A-Za-z]*)/(?P<per>[a-z]+)$")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A span of time read from text such as ``"14d"``; ``seconds`` is the value in seconds."""
+
+    seconds: float
+    text: str
+
+    @property
+    def days(self) -> float:
+        """The duration in days (86,400 s)."""
+        return self.seconds / SECONDS_PER_DAY
+
+    @property
+    def months(self) -> float:
+        """The duration in 730-hour months."""
+        return self.seconds / (HOURS_PER_MONTH * 3_600.0)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A growth rate read from ``"15%/month"`` (relative) or ``"10GB/day"`` (absolute).
+
+    ``amount`` is the number as written (15.0 for 15 %), ``unit`` is ``"%"`` or the
+    quantity's unit (``"GB"``), ``period_days`` the length of the period in days.
+    """
+
+    amount: float
+    unit: str
+    period_days: float
+    text: str
+
+    @property
+    def is_relative(self) -> bool:
+        """True for percentage growth (compounding), False for a fixed amount per period."""
+        return self.unit == "%"
+
+    @property
+    def fraction_per_month(self) -> float:
+        """Relative growth as a compounding fraction per 730-hour month (0.15 for 15 %/month)."""
+        if not self.is_relative:
+            raise ValueError(f"{self.text} is an absolute growth, not a percentage")
+        return (1.0 + self.amount / 100.0) ** (DAYS_PER_MONTH / self.period_days) - 1.0
+
+    @property
+    def per_day(self) -> float:
+        """Absolute growth in the quantity's unit per day (10.0 for ``"70GB/week"``)."""
+        if self.is_relative:
+            raise ValueError(f"{self.text} is a percentage growth, not an absolute one")
+        return self.amount / self.period_days
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(text: object) -> Duration:
+    """Parse ``"300ms"``, ``"30s"``, ``"5m"``, ``"6h"``, ``"14d"``, ``"2w"``, ``"24mo"``, ``"1y"``.
+
+    ``m`` is minutes and ``mo`` months (730 h); raises ``ValueError`` with the fix.
+    """
+    if isinstance(text, Duration):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"must be a duration string with its unit, got {text!r}, write e.g. \"14d\" or \"30s\"")
+    match = _DURATION_RE.match(text)
+    if match is None:
+        raise ValueError(
+            f"must be a number followed directly by a unit (ms, s, m, h, d, w, mo, y), got {text!r}, "
+            'write e.g. "14d", "24mo" or "300ms" with no space'
+        )
+    return Duration(seconds=float(match["num"]) * _DURATION_UNITS_S[match["unit"]], text=text)
+
+
+def parse_growth(text: object) -> Growth:
+    """Parse ``"15%/month"``, ``"2%/week"`` or ``"10GB/day"``; periods: day, week, month, year."""
+    if isinstance(text, Growth):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"must be a growth string, got {text!r}, write e.g. \"15%/month\" or \"10GB/day\"")
+    match = _GROWTH_RE.match(text)
+    if match is None or match["per"] not in _PERIOD_DAYS:
+        raise ValueError(
+            f"must be an amount with its unit per period (day, week, month or year), got {text!r}, "
+            'write e.g. "15%/month" or "10GB/day" with no spaces'
+        )
+    amount = float(match["num"]) * (-1.0 if match["sign"] == "-" else 1.0)
+    if match["unit"] == "%" and amount <= -100.0:
+        raise ValueError(f"a shrink of 100 % or more per period is not a growth rate, got {text!r}, "
+                         'write e.g. "-5%/month"')
+    return Growth(amount=amount, unit=match["unit"], period_days=_PERIOD_DAYS[match["per"]], text=text)
