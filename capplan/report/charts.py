@@ -1,0 +1,130 @@
+"""Report charts not covered by the saturation and forecast figure builders.
+
+Instances over time, cost projection, spike recovery and soak drift, as plotly figures
+built from plain arrays (no I/O). :func:`chart_spec` turns any figure into the JSON the
+report embeds. Soak drift is the least-squares slope of p95 latency (ms per hour) and of
+the target's resident memory (MB per hour) against time (``numpy.polyfit``, degree 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from capplan.report.facts import ChartSpec
+
+_LAYOUT = dict(
+    template="plotly_white", height=380, margin=dict(l=60, r=30, t=50, b=50),
+    legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", size=12),
+)
+
+
+def chart_spec(section: str, title: str, figure: go.Figure) -> ChartSpec:
+    """The figure as plotly JSON for the report section ``section``."""
+    return ChartSpec(section=section, title=title, figure_json=pio.to_json(figure, validate=False))
+
+
+def instances_figure(dates: Sequence[date], needed: Sequence[float], needed_upper: Sequence[float] | None = None,
+                     current_instances: int | None = None, act_by: date | None = None) -> go.Figure:
+    """Instances needed per period (P50 and the upper band), against the current fleet."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(dates), y=list(needed), name="needed (P50)", mode="lines",
+                             line=dict(shape="hv", width=2.5, color="#2456a6")))
+    if needed_upper is not None:
+        fig.add_trace(go.Scatter(x=list(dates), y=list(needed_upper), name="needed (upper)", mode="lines",
+                                 line=dict(shape="hv", dash="dot", color="#7a9bd1")))
+    if current_instances is not None:
+        fig.add_hline(y=current_instances, line=dict(color="#1a7f37", dash="dash"),
+                      annotation_text=f"current fleet: {current_instances}", annotation_position="top left")
+    if act_by is not None:
+        _vline(fig, act_by, f"act by {act_by.isoformat()}", "#b35900")
+    fig.update_layout(**_LAYOUT, xaxis_title="date", yaxis_title="instances", yaxis_rangemode="tozero")
+    return fig
+
+
+def cost_figure(dates: Sequence[date], cost_usd_month_by_option: Mapping[str, Sequence[float]]) -> go.Figure:
+    """Monthly cost per purchase option over the horizon (US dollars per month)."""
+    fig = go.Figure()
+    for name, costs in cost_usd_month_by_option.items():
+        fig.add_trace(go.Scatter(x=list(dates), y=list(costs), name=name, mode="lines",
+                                 line=dict(shape="hv", width=2)))
+    fig.update_layout(**_LAYOUT, xaxis_title="date", yaxis_title="US$ per month", yaxis_rangemode="tozero")
+    return fig
+
+
+def spike_figure(t_s: Sequence[float], throughput_rps: Sequence[float], latency_p95_ms: Sequence[float],
+                 spike_window_s: tuple[float, float] | None = None, slo_p95_ms: float | None = None) -> go.Figure:
+    """Throughput and p95 latency per second around a spike, with the spike window shaded."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(t_s), y=list(throughput_rps), name="throughput (req/s)", mode="lines",
+                             line=dict(color="#2456a6")))
+    fig.add_trace(go.Scatter(x=list(t_s), y=list(latency_p95_ms), name="p95 latency (ms)", mode="lines",
+                             yaxis="y2", line=dict(color="#c62828")))
+    if spike_window_s is not None:
+        fig.add_vrect(x0=spike_window_s[0], x1=spike_window_s[1], fillcolor="#b35900", opacity=0.12,
+                      line_width=0, annotation_text="spike", annotation_position="top left")
+    if slo_p95_ms is not None:
+        fig.add_trace(go.Scatter(x=[min(t_s, default=0), max(t_s, default=0)], y=[slo_p95_ms, slo_p95_ms],
+                                 name="p95 SLO", mode="lines", yaxis="y2", line=dict(color="#c62828", dash="dot")))
+    fig.update_layout(**_LAYOUT, xaxis_title="seconds since start", yaxis_title="req/s",
+                      yaxis2=dict(title="ms", overlaying="y", side="right", rangemode="tozero"))
+    return fig
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Linear drift over a soak: slope per hour and the fitted line's end points."""
+
+    slope_per_h: float
+    intercept: float
+
+
+def linear_drift(t_s: Sequence[float], values: Sequence[float]) -> Drift | None:
+    """Least-squares slope of ``values`` per hour of ``t_s`` (NaNs dropped); None with < 3 points."""
+    t = np.asarray(t_s, dtype=float)
+    v = np.asarray(values, dtype=float)
+    keep = np.isfinite(t) & np.isfinite(v)
+    if keep.sum() < 3 or np.ptp(t[keep]) == 0:
+        return None
+    slope, intercept = np.polyfit(t[keep] / 3600.0, v[keep], 1)
+    return Drift(slope_per_h=float(slope), intercept=float(intercept))
+
+
+def soak_figure(t_s: Sequence[float], latency_p95_ms: Sequence[float],
+                rss_mb: Sequence[float] | None = None) -> go.Figure:
+    """p95 latency (and target memory when known) over a soak, with least-squares trend lines."""
+    fig = go.Figure()
+    t = list(t_s)
+    fig.add_trace(go.Scatter(x=t, y=list(latency_p95_ms), name="p95 latency (ms)", mode="lines",
+                             line=dict(color="#c62828", width=1.5)))
+    _add_trend(fig, t, latency_p95_ms, "p95 trend", "y", "ms/h")
+    if rss_mb is not None and np.isfinite(np.asarray(rss_mb, dtype=float)).any():
+        fig.add_trace(go.Scatter(x=t, y=list(rss_mb), name="target RSS (MB)", mode="lines", yaxis="y2",
+                                 line=dict(color="#2456a6", width=1.5)))
+        _add_trend(fig, t, rss_mb, "RSS trend", "y2", "MB/h")
+    fig.update_layout(**_LAYOUT, xaxis_title="seconds since start", yaxis_title="ms", yaxis_rangemode="tozero",
+                      yaxis2=dict(title="MB", overlaying="y", side="right"))
+    return fig
+
+
+def _add_trend(fig: go.Figure, t: list[float], values: Sequence[float], name: str, axis: str, unit: str) -> None:
+    drift = linear_drift(t, values)
+    if drift is None:
+        return
+    ends = [min(t), max(t)]
+    ys = [drift.intercept + drift.slope_per_h * x / 3600.0 for x in ends]
+    fig.add_trace(go.Scatter(x=ends, y=ys, name=f"{name} ({drift.slope_per_h:+.2f} {unit})", mode="lines",
+                             yaxis=axis, line=dict(dash="dash", color="#555")))
+
+
+def _vline(fig: go.Figure, when: date, text: str, color: str) -> None:
+    # add_vline with annotations fails on date axes in plotly 6; draw a shape plus an annotation.
+    fig.add_shape(type="line", x0=when, x1=when, y0=0, y1=1, yref="paper", line=dict(color=color, dash="dash"))
+    fig.add_annotation(x=when, y=1, yref="paper", text=text, showarrow=False, xanchor="left",
+                       font=dict(color=color))

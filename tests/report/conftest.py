@@ -1,0 +1,8 @@
+"""Fixtures for report tests: synthetic facts (fast, no load test or Prophet)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
