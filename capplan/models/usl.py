@@ -59,6 +59,29 @@ class UslFit:
     residual_std_error_rps: float
     interval: str = "t"
     warnings: tuple[str, ...] = ()
+    covariance: tuple[tuple[float, ...], ...] = ()
+
+    def peak_throughput_ci_rps(self) -> tuple[float, float]:
+        """95 % interval of the peak throughput by the delta method on ``covariance`` (t, n − 3 df).
+
+        NaN bounds when the covariance is unknown (exactly three points).
+        """
+        from scipy.stats import t as student_t
+
+        if not self.covariance or self.n_points <= 3:
+            return (math.nan, math.nan)
+        base = np.array([self.sigma, self.kappa, self.lambda_rps])
+        grad = np.zeros(3)
+        for i in range(3):
+            step = max(abs(base[i]) * 1e-6, 1e-12)
+            up, down = base.copy(), base.copy()
+            up[i] += step
+            down[i] = max(down[i] - step, 0.0)
+            grad[i] = (_peak_of(up) - _peak_of(down)) / (up[i] - down[i])
+        var = float(grad @ np.asarray(self.covariance) @ grad)
+        half = float(student_t.ppf(0.975, self.n_points - 3)) * math.sqrt(max(var, 0.0))
+        peak = self.peak_throughput_rps
+        return (peak - half, peak + half)
 
     @property
     def peak_concurrency(self) -> float:
@@ -167,6 +190,14 @@ def fit_usl(concurrency: ArrayLike, throughput_rps: ArrayLike) -> UslFit:
     return UslModel().fit(concurrency, throughput_rps).fit_
 
 
+def _peak_of(p: np.ndarray) -> float:
+    sigma, kappa, lam = float(p[0]), float(p[1]), float(p[2])
+    if kappa <= 0:
+        return lam / sigma if sigma > 0 else math.inf
+    n_star = math.sqrt((1.0 - sigma) / kappa)
+    return lam * n_star / float(_denominator(np.asarray(n_star), sigma, kappa))
+
+
 def _denominator(n: np.ndarray, sigma: float, kappa: float) -> np.ndarray:
     return 1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0)
 
@@ -259,15 +290,16 @@ def _summarise(p: np.ndarray, n: np.ndarray, x: np.ndarray, interval: str) -> Us
     if df > 0:
         s2 = float(resid @ resid) / df
         jac = _jacobian(p, n, x)
-        se = np.sqrt(np.abs(np.diag(s2 * np.linalg.pinv(jac.T @ jac))))
+        cov = s2 * np.linalg.pinv(jac.T @ jac)
+        se = np.sqrt(np.abs(np.diag(cov)))
         quantile = student_t.ppf(0.975, df) if interval == "t" else student_t.ppf(0.95, n.size - 1)
         half = float(quantile) * se
     else:
-        s2, se, half = math.nan, np.full(3, math.nan), np.full(3, math.nan)
+        s2, se, half, cov = math.nan, np.full(3, math.nan), np.full(3, math.nan), None
         warnings.append("USL fit has no residual degrees of freedom: no standard errors; add load levels")
     ci = [(float(p[i] - half[i]), float(p[i] + half[i])) for i in range(3)]
     return UslFit(sigma=float(p[0]), kappa=float(p[1]), lambda_rps=float(p[2]),
                   sigma_se=float(se[0]), kappa_se=float(se[1]), lambda_se=float(se[2]),
                   sigma_ci=ci[0], kappa_ci=ci[1], lambda_ci=ci[2], n_points=int(n.size), n_levels=int(levels),
                   residual_std_error_rps=math.sqrt(s2) if df > 0 else math.nan, interval=interval,
-                  warnings=tuple(warnings))
+                  warnings=tuple(warnings), covariance=() if cov is None else tuple(map(tuple, cov.tolist())))
