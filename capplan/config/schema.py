@@ -194,15 +194,18 @@ class DemandEvent(_Section):
 class DemandConfig(_Section):
     """``[demand]``: where future traffic comes from — a history to forecast, or what-if growth.
 
-    History values are in ``value_unit``; ``peak_factor`` turns a mean rate into the
-    peak req/s the fleet must carry (1.0 when the history already holds peaks).
+    History options map onto :class:`capplan.store.history.HistoryOptions`: ``unit`` is
+    ``auto``, ``rps`` (a rate) or ``count`` (requests per sample interval); sub-daily data
+    is reduced to a daily peak (the maximum, or ``peak_quantile``); ``peak_to_mean`` is the
+    peak/mean ratio assumed for daily totals with no intra-day data.
     """
 
     source: str | None = None
-    time_column: str = "ds"
-    value_column: str = "y"
-    value_unit: Literal["peak_rps", "mean_rps", "requests_per_day", "requests_per_hour"] = "peak_rps"
-    peak_factor: Annotated[float, Field(ge=1.0)] = 1.0
+    time_column: str | None = None
+    value_column: str | None = None
+    unit: Literal["auto", "rps", "count"] = "auto"
+    peak_quantile: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    peak_to_mean: Annotated[float, Field(ge=1.0)] | None = None
     from_rate: Annotated[float, Field(gt=0.0)] | None = None
     growth: GrowthField | None = None
     start: dt.date | None = None
@@ -280,8 +283,8 @@ class ResourceConfig(_Section):
     current: Annotated[float, Field(ge=0.0)] | None = None
     growth: GrowthField | None = None
     history: str | None = None
-    time_column: str = "ds"
-    value_column: str = "y"
+    time_column: str | None = None
+    value_column: str | None = None
     trigger: Fraction = 0.8
     lead_time: DurationField | None = None
     metric: str | None = None

@@ -1,0 +1,247 @@
+"""From capplan.toml to a capacity plan: the orchestration behind ``capplan plan``.
+
+``build_plan(config) -> PlanReport`` is the one entry point (the report and the demo
+call it too). It resolves, in order:
+
+1. per-instance capacity — ``[capacity] per_instance_rps`` (safe = × target_utilization)
+   or load-test runs through :func:`capplan.models.saturation.estimate_saturation`;
+2. daily demand at P50 and P90 (peak req/s) — a history forecast with
+   :class:`capplan.models.forecast.DemandForecaster`, or what-if compounding growth from
+   ``from_rate``; ``[[demand.events]]`` multiply the days they cover;
+3. the pure models: :func:`plan_capacity`, :func:`project_costs`, resource runways,
+   scaling triggers and recommendations.
+
+Everything with I/O (reading runs, histories) happens here; the maths is in ``models/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from capplan.config import CapplanConfig, DemandConfig, ResourceConfig
+from capplan.errors import CapplanError, ConfigError, InputDataError
+from capplan.models.alerts import ScalingTrigger, scaling_triggers
+from capplan.models.capacity import (
+    CapacityPlan,
+    DemandSeries,
+    FleetSpec,
+    InstanceCapacity,
+    Redundancy,
+    plan_capacity,
+    recommendations,
+)
+from capplan.models.cost import CostProjection, PriceSheet, project_costs
+from capplan.models.runway import (
+    ResourceRunway,
+    ResourceSpec,
+    describe_resource,
+    fit_linear_trend,
+    project_compound,
+    project_linear,
+    resource_runway,
+)
+
+RESOURCE_TREND_DAYS = 90
+"""A resource history's trend is fitted on its last 90 days (recent growth, not old history)."""
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """Everything ``capplan plan`` shows: the capacity plan, costs, resources, triggers, advice."""
+
+    service: str
+    demand_source: str
+    plan: CapacityPlan
+    costs: CostProjection
+    resources: tuple[ResourceRunway, ...]
+    triggers: tuple[ScalingTrigger, ...]
+    recommendations: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def as_of(self) -> np.datetime64:
+        """The first planned day."""
+        return self.plan.demand.ds[0]
+
+
+def build_plan(config: CapplanConfig, today: dt.date | None = None) -> PlanReport:
+    """Plan the service described by ``config``; ``today`` is the default start of what-if demand."""
+    capacity, warnings = resolve_capacity(config)
+    demand, source, demand_warnings = resolve_demand(config, today or dt.date.today())
+    fleet = fleet_spec(config)
+    plan = plan_capacity(demand, capacity, fleet)
+    price = config.instance_price
+    sheet = PriceSheet(config.pricing.currency, price.hourly, config.pricing.hours_per_month,
+                       config.pricing.reserved_1y_discount, config.pricing.reserved_3y_discount,
+                       config.pricing.spot_discount)
+    resources = tuple(resolve_resource(config, r, demand.ds) for r in config.resources)
+    triggers = scaling_triggers(capacity, fleet, config.service.objectives,
+                                config.capacity.cpu_ms_per_request, price.vcpus)
+    words = recommendations(plan) + tuple(describe_resource(r, demand.ds[0]) for r in resources)
+    return PlanReport(config.service.name, source, plan, project_costs(plan, sheet), resources, triggers,
+                      words, tuple(warnings) + tuple(demand_warnings))
+
+
+def fleet_spec(config: CapplanConfig) -> FleetSpec:
+    """The ``[fleet]`` section as the planner's :class:`FleetSpec`."""
+    fleet = config.fleet
+    return FleetSpec(
+        instance_type=fleet.instance_type, current_count=fleet.current_count, minimum=fleet.minimum,
+        redundancy=Redundancy(spares=fleet.spare_instances, zones=fleet.zones),
+        trigger_utilization=fleet.trigger_utilization, lead_time_days=fleet.lead_time.days,
+        step_ahead_days=fleet.step_ahead.days,
+    )
+
+
+def resolve_capacity(config: CapplanConfig) -> tuple[InstanceCapacity, list[str]]:
+    """Per-instance capacity from the explicit number or from load-test runs via the estimator."""
+    cap = config.capacity
+    if cap.per_instance_rps is not None:
+        return InstanceCapacity(cap.per_instance_rps, cap.per_instance_rps * cap.target_utilization,
+                                "capplan.toml [capacity] per_instance_rps"), []
+    try:
+        from capplan.models.saturation import estimate_saturation
+        from capplan.store.measurements import load_measurements
+    except ImportError as exc:
+        raise ConfigError(f"capacity from runs needs the saturation estimator, which is not installed ({exc.name}), "
+                          "set [capacity] per_instance_rps instead") from exc
+    paths = [config.resolve(p) for p in cap.runs]
+    estimate = estimate_saturation(load_measurements(paths), config.service.objectives, cap.target_utilization)
+    capacity = InstanceCapacity(float(estimate.max_throughput_rps), float(estimate.safe_throughput_rps),
+                                f"{len(paths)} load-test run(s)")
+    return capacity, list(estimate.warnings)
+
+
+def resolve_demand(config: CapplanConfig, today: dt.date) -> tuple[DemandSeries, str, list[str]]:
+    """Daily P50/P90 peak demand over the horizon, its description and any warnings."""
+    demand = config.demand
+    if demand.source is None:
+        start = demand.start or today
+        ds = np.arange(np.datetime64(start, "D"), np.datetime64(start, "D") + demand.horizon_days)
+        p50 = project_compound(float(demand.from_rate), demand.growth.fraction_per_month, len(ds))
+        series = apply_events(DemandSeries(ds, p50, p50.copy()), demand)
+        return series, f"what-if: {demand.from_rate:g} req/s growing {demand.growth.text}", []
+    return _forecast_demand(config)
+
+
+def apply_events(series: DemandSeries, demand: DemandConfig) -> DemandSeries:
+    """Multiply P50 and P90 on the days each ``[[demand.events]]`` entry covers."""
+    factor = np.ones(len(series.ds))
+    for event in demand.events:
+        first, last = np.datetime64(event.first_day, "D"), np.datetime64(event.last_day, "D")
+        factor[(series.ds >= first) & (series.ds <= last)] *= event.multiplier
+    return DemandSeries(series.ds, series.p50_rps * factor, series.p90_rps * factor, event=factor != 1.0)
+
+
+def _forecast_demand(config: CapplanConfig) -> tuple[DemandSeries, str, list[str]]:
+    from capplan.store.history import HistoryOptions, read_history
+
+    demand = config.demand
+    try:
+        from capplan.models.forecast import DemandForecaster
+    except ImportError as exc:
+        raise ConfigError(f"history forecasts need capplan.models.forecast, not available ({exc.name}), "
+                          'use what-if demand: from_rate = 1200 and growth = "10%/month"') from exc
+    source = demand.source if demand.source.startswith("prometheus://") else str(config.resolve(demand.source))
+    history = read_history(source, HistoryOptions(time_col=demand.time_column, value_col=demand.value_column,
+                                                  unit=demand.unit, peak_quantile=demand.peak_quantile,
+                                                  peak_to_mean=demand.peak_to_mean))
+    forecast = DemandForecaster(interval=demand.interval).fit(history).predict(demand.horizon_days)
+    frame = forecast.frame
+    per_unit = float(forecast.peak_rps_per_unit)
+    ds = frame["ds"].to_numpy().astype("datetime64[D]")
+    series = DemandSeries(ds, frame["yhat"].to_numpy(float) * per_unit,
+                          frame["yhat_upper"].to_numpy(float) * per_unit)
+    return apply_events(series, demand), f"forecast of {demand.source}", list(history.warnings)
+
+
+def resolve_resource(config: CapplanConfig, resource: ResourceConfig, ds: np.ndarray) -> ResourceRunway:
+    """Project one ``[[resources]]`` entry over the plan's days and find its dates."""
+    lead = resource.lead_time or config.fleet.lead_time
+    spec = ResourceSpec(resource.name, resource.unit, resource.limit, resource.trigger, lead.days)
+    if resource.history is None:
+        growth = resource.growth
+        if growth.is_relative:
+            projected = project_compound(float(resource.current), growth.fraction_per_month, len(ds))
+        else:
+            projected = project_linear(float(resource.current), growth.per_day, len(ds))
+        return resource_runway(spec, ds, projected)
+    last_value, slope, last_day = _resource_trend(config, resource)
+    offsets = (ds - last_day) / np.timedelta64(1, "D")
+    return resource_runway(spec, ds, last_value + slope * offsets.astype(float))
+
+
+def _resource_trend(config: CapplanConfig, resource: ResourceConfig) -> tuple[float, float, np.datetime64]:
+    from capplan.store.history import HistoryOptions, read_history
+
+    try:
+        history = read_history(config.resolve(resource.history), HistoryOptions(
+            time_col=resource.time_column, value_col=resource.value_column, unit="rps"))
+    except CapplanError as exc:
+        raise InputDataError(f"resource {resource.name!r}: {exc}") from exc
+    daily = history.daily.dropna()
+    daily = daily[daily.index >= daily.index.max() - np.timedelta64(RESOURCE_TREND_DAYS, "D")]
+    days = daily.index.to_numpy().astype("datetime64[D]")
+    offsets = (days - days.max()) / np.timedelta64(1, "D")
+    last_value, slope = fit_linear_trend(offsets.astype(float), daily.to_numpy(float))
+    return last_value, slope, days.max()
+
+
+def _date(value: np.datetime64 | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def budget_rows(report: PlanReport, months: int | None = None) -> list[dict[str, object]]:
+    """Month-by-month budget rows (first ``months`` months), costs in the plan's currency."""
+    rows = []
+    for m in report.costs.months[:months]:
+        rows.append({
+            "month": m.month, "days": m.days, "p50_peak_rps": round(m.p50_peak_rps, 1),
+            "p90_peak_rps": round(m.p90_peak_rps, 1), "instances_p50": m.instances_p50,
+            "instances_p90": m.instances_p90, "planned_fleet": m.planned_fleet,
+            "cost_p50": round(m.cost_p50, 2), "cost_p90": round(m.cost_p90, 2), "cost_load": round(m.cost_load, 2),
+            "cost_headroom": round(m.cost_headroom, 2), "cost_redundancy": round(m.cost_redundancy, 2),
+            "cost_planned": round(m.cost_planned, 2),
+        })
+    return rows
+
+
+def plan_as_dict(report: PlanReport, months: int | None = None) -> dict[str, object]:
+    """The plan as JSON-ready data (the ``capplan plan --json`` contract, under ``"plan"``)."""
+    plan, costs, runway = report.plan, report.costs, report.plan.runway
+    fleet = plan.fleet
+    return {"plan": {
+        "service": report.service, "as_of": str(report.as_of), "end": str(plan.demand.ds[-1]),
+        "demand_source": report.demand_source,
+        "capacity": {"max_throughput_rps": plan.capacity.max_rps, "safe_throughput_rps": plan.capacity.safe_rps,
+                     "source": plan.capacity.source},
+        "fleet": {"instance_type": fleet.instance_type, "current_count": fleet.current_count,
+                  "minimum": fleet.minimum, "redundancy": fleet.redundancy.describe(),
+                  "trigger_utilization": fleet.trigger_utilization, "lead_time_days": fleet.lead_time_days},
+        "runway": {"trigger_date": _date(runway.trigger_date), "safe_exceeded_date": _date(runway.safe_exceeded_date),
+                   "breach_date": _date(runway.breach_date), "order_by_date": _date(runway.order_by_date),
+                   "trigger_capacity_rps": runway.trigger_capacity_rps,
+                   "safe_capacity_rps": runway.safe_capacity_rps, "max_capacity_rps": runway.max_capacity_rps},
+        "steps": [{"crossing_date": str(s.crossing_date), "order_by_date": str(s.order_by_date), "add": s.add,
+                   "fleet_after": s.fleet_after, "temporary": s.temporary, "until_date": _date(s.until_date)}
+                  for s in plan.steps],
+        "recommendations": list(report.recommendations),
+        "triggers": [{"name": t.name, "metric": t.metric, "threshold": t.threshold, "unit": t.unit,
+                      "rationale": t.rationale} for t in report.triggers],
+        "months": budget_rows(report, months),
+        "cost": {"currency": costs.currency, "hourly": costs.hourly, "total_p50": costs.total_p50,
+                 "total_p90": costs.total_p90, "total_headroom": costs.total_headroom,
+                 "total_redundancy": costs.total_redundancy,
+                 "options": [{"name": o.name, "reserved_instances": list(o.reserved_instances), "total": o.total,
+                              "saving": o.saving, "saving_fraction": o.saving_fraction, "note": o.note}
+                             for o in costs.options]},
+        "resources": [{"name": r.spec.name, "unit": r.spec.unit, "limit": r.spec.limit, "current": r.current,
+                       "value_at_end": r.value_at_end, "trigger_value": r.trigger_value,
+                       "trigger_date": _date(r.trigger_date), "exhaustion_date": _date(r.exhaustion_date),
+                       "order_by_date": _date(r.order_by_date), "days_to_exhaustion": r.days_to_exhaustion}
+                      for r in report.resources],
+        "warnings": list(report.warnings),
+    }}

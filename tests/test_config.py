@@ -1,0 +1,153 @@
+"""capplan.toml validation: the sample loads, and every bad input is one ConfigError line with exit 2."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from capplan.config import load_config, parse_duration, parse_growth
+from capplan.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = REPO_ROOT / "capplan.toml"
+
+MINIMAL = """
+[capacity]
+per_instance_rps = 100
+[demand]
+from_rate = 500
+growth = "10%/month"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "capplan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_sample_capplan_toml_loads_with_its_documented_values():
+    config = load_config(SAMPLE)
+    assert config.fleet.instance_type == "m6i.large"
+    assert config.instance_price.hourly == pytest.approx(0.096)
+    assert config.pricing.instance_types["m6i.xlarge"].hourly == pytest.approx(0.192)
+    assert config.pricing.instance_types["c6i.large"].hourly == pytest.approx(0.085)
+    assert config.pricing.hours_per_month == 730
+    assert config.fleet.lead_time.days == 14
+    assert config.demand.horizon_days == 730
+    assert [s.text for s in config.service.objectives] == ["p95<300ms", "error_rate<0.5%"]
+
+
+def test_minimal_config_gets_documented_defaults(tmp_path):
+    config = load_config(_write(tmp_path, MINIMAL))
+    assert config.capacity.target_utilization == 0.8
+    assert config.fleet.spare_instances == 1
+    assert config.demand.growth.fraction_per_month == pytest.approx(0.10)
+
+
+def test_relative_paths_resolve_against_the_config_directory(tmp_path):
+    config = load_config(_write(tmp_path, MINIMAL))
+    assert config.resolve("datasets/x.csv") == tmp_path / "datasets" / "x.csv"
+
+
+def test_unknown_field_names_the_field_path_and_the_allowed_fields(tmp_path):
+    message = _error(tmp_path, MINIMAL + "[fleet]\ncurent_count = 3\n")
+    assert message.startswith("capplan.toml: fleet.curent_count is not a known field")
+    assert "current_count" in message
+
+
+def test_duration_with_a_space_before_the_unit_is_rejected(tmp_path):
+    message = _error(tmp_path, MINIMAL + '[fleet]\nlead_time = "14 d"\n')
+    assert "fleet.lead_time" in message and "'14 d'" in message and '"14d"' in message
+
+
+def test_slo_with_a_space_before_the_unit_is_rejected(tmp_path):
+    message = _error(tmp_path, MINIMAL + '[service]\nslos = ["p95<300 ms"]\n')
+    assert "service.slos" in message and "300 ms" in message
+
+
+def test_negative_count_names_the_field_and_the_bound(tmp_path):
+    message = _error(tmp_path, MINIMAL + "[fleet]\ncurrent_count = -3\n")
+    assert message == "capplan.toml: fleet.current_count must be >= 0, got -3, use a value in range"
+
+
+def test_missing_price_for_the_chosen_instance_type(tmp_path):
+    message = _error(tmp_path, MINIMAL + '[fleet]\ninstance_type = "m7g.large"\n')
+    assert "fleet.instance_type" in message and "'m7g.large'" in message
+    assert '[pricing.instance_types."m7g.large"]' in message
+
+
+def test_nested_list_field_path_has_its_index(tmp_path):
+    text = MINIMAL + '[[resources]]\nname = "disk"\nunit = "GB"\nlimit = 100\ncurrent = 10\ngrowth = "1MB/day"\n'
+    message = _error(tmp_path, text)
+    assert message.startswith("capplan.toml: resources[0] ")
+    assert "'1MB/day'" in message
+
+
+def test_both_capacity_sources_is_an_error(tmp_path):
+    message = _error(tmp_path, MINIMAL.replace("per_instance_rps = 100", 'per_instance_rps = 100\nruns = ["r"]'))
+    assert "capacity" in message and "exactly one source" in message
+
+
+def test_redundancy_given_twice_is_an_error(tmp_path):
+    assert "keep only one" in _error(tmp_path, MINIMAL + "[fleet]\nn_plus = 1\nzones = 3\n")
+
+
+def test_missing_required_section_is_named(tmp_path):
+    message = _error(tmp_path, "[capacity]\nper_instance_rps = 100\n")
+    assert message.startswith("capplan.toml: demand is required")
+
+
+def test_invalid_toml_syntax_is_a_config_error(tmp_path):
+    assert "not valid TOML" in _error(tmp_path, "[capacity\n")
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_bad_config_exits_2_with_one_line_through_the_cli(tmp_path):
+    from capplan.cli.app import app
+
+    path = _write(tmp_path, MINIMAL + "[fleet]\ncurrent_count = -1\n")
+    result = CliRunner().invoke(app, ["plan", "--config", str(path)])
+    assert result.exit_code == 2
+    assert re.fullmatch(r"Error: capplan\.toml: fleet\.current_count .*\n", result.output)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("300ms", 0.3), ("30s", 30), ("5m", 300), ("6h", 21_600), ("14d", 1_209_600), ("2w", 1_209_600),
+     ("24mo", 730 * 86_400), ("1y", 365 * 86_400)],
+)
+def test_durations_parse_to_seconds_with_730_hour_months(text, seconds):
+    assert parse_duration(text).seconds == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["14 d", "14", "d", "14days", "-3d", "1.d"])
+def test_malformed_durations_are_rejected(text):
+    with pytest.raises(ValueError, match="no space"):
+        parse_duration(text)
+
+
+def test_weekly_growth_compounds_to_a_monthly_fraction():
+    """2 %/week over a 30.4167-day month: 1.02 ** (30.4167 / 7) - 1 = 0.0899."""
+    assert parse_growth("2%/week").fraction_per_month == pytest.approx(1.02 ** (730 / 24 / 7) - 1)
+
+
+def test_absolute_growth_is_per_day():
+    assert parse_growth("70GB/week").per_day == pytest.approx(10.0)
+    assert parse_growth("70GB/week").unit == "GB"
