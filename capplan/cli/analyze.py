@@ -1,9 +1,116 @@
-"""CLI commands for analyze (placeholder until its issue lands)."""
+"""``capplan analyze``: the saturation estimate of one service from runs or a measurements CSV."""
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
 import typer
+
+from capplan.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``analyze`` to the root app."""
+
+    @app.command("analyze")
+    def analyze(
+        inputs: list[Path] = typer.Argument(..., metavar="RUN_DIR_OR_CSV...",
+                                            help="Run directories and/or a CSV (concurrency,throughput[,latency_ms])."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
+        plot: Path | None = typer.Option(None, "--plot", help="Write an offline HTML plot to this path."),
+        slo: list[str] = typer.Option([], "--slo", help='SLO such as "p95<300ms" (default: the runs\' SLOs).'),
+        target_utilization: float = typer.Option(0.8, "--target-utilization", help="Utilisation cap, 0-1."),
+    ) -> None:
+        """Saturation estimate: max and safe throughput per instance, knee, USL and queueing fits."""
+        from capplan.models.saturation import estimate_saturation
+        from capplan.models.slo import parse_slos
+        from capplan.store.measurements import load_measurements
+
+        if not 0 < target_utilization <= 1:
+            raise ConfigError(f"--target-utilization must be in (0, 1], got {target_utilization}, pass e.g. 0.8")
+        measurements = load_measurements(inputs)
+        slos = parse_slos(slo or measurements.slo_texts)
+        estimate = estimate_saturation(measurements, slos, target_utilization)
+        if plot is not None:
+            from capplan.report.saturation_plot import saturation_figure, write_figure_html
+
+            write_figure_html(saturation_figure(estimate), plot)
+        if as_json:
+            typer.echo(json.dumps(estimate.to_dict(), allow_nan=False))
+        else:
+            _print_human(estimate, plot)
+
+
+def _print_human(estimate, plot: Path | None) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=120)
+    console.print(_steps_table(estimate))
+    console.print(_numbers_table(estimate))
+    for warning in estimate.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print()
+    console.print(verdict(estimate))
+    if plot is not None:
+        console.print(f"plot: {plot}")
+
+
+def _steps_table(estimate):
+    from rich.table import Table
+
+    key = estimate.steps[0].latency_key if estimate.steps else "mean"
+    table = Table(title="Measured steps against the models")
+    for header in ("N", "X req/s", "USL X", "USL err", f"{key} ms", f"model {key}", "X·(R+Z)/N", "flags"):
+        table.add_column(header, justify="left" if header == "flags" else "right")
+    for step in estimate.steps:
+        table.add_row(f"{step.concurrency:.4g}", f"{step.throughput_rps:.1f}", f"{step.usl_throughput_rps:.1f}",
+                      _pct(step.usl_error), _fmt(step.latency_ms), _fmt(step.model_latency_ms),
+                      _fmt(step.little_ratio, "{:.2f}"), "; ".join(step.flags))
+    return table
+
+
+def _numbers_table(estimate):
+    from rich.table import Table
+
+    usl = estimate.usl
+    lo, hi = estimate.max_throughput_ci_rps
+    table = Table(title="Saturation estimate", show_header=False)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("basis")
+    table.add_row("max throughput", f"{estimate.max_throughput_rps:.1f} req/s",
+                  f"{estimate.max_throughput_basis}, 95% CI {_fmt(lo)}-{_fmt(hi)}")
+    table.add_row("safe throughput", f"{estimate.safe_throughput_rps:.1f} req/s",
+                  f"{estimate.safe_basis}, utilisation <= {estimate.target_utilization:g}")
+    table.add_row("knee concurrency", f"{estimate.knee_concurrency:.1f}", "X_max x (latency floor + think time)")
+    table.add_row("USL", f"σ={usl.sigma:.4g} κ={usl.kappa:.3g} λ={usl.lambda_rps:.4g}",
+                  f"N*={_fmt(usl.peak_concurrency)}, X(N*)={_fmt(usl.peak_throughput_rps)} req/s")
+    table.add_row("queue", f"G/G/{estimate.effective_servers}",
+                  f"service {estimate.service_time_ms:.2f} ms, CV {estimate.service_cv:.2f}, "
+                  f"floor {estimate.latency_floor_ms:.2f} ms")
+    return table
+
+
+def verdict(estimate) -> str:
+    """One paragraph a team can act on."""
+    slos = ", ".join(estimate.slos) or "no SLO given"
+    text = (f"One instance sustains at most {estimate.max_throughput_rps:.1f} req/s "
+            f"({estimate.max_throughput_basis}); latency starts to climb past about "
+            f"{estimate.knee_concurrency:.1f} concurrent requests. Plan on {estimate.safe_throughput_rps:.1f} req/s "
+            f"per instance ({slos}, utilisation <= {estimate.target_utilization:.0%}; limited by "
+            f"{estimate.safe_basis}).")
+    if estimate.warnings:
+        text += f" {len(estimate.warnings)} warning(s) above qualify these numbers."
+    return text
+
+
+def _fmt(value: float, pattern: str = "{:.1f}") -> str:
+    return pattern.format(value) if value is not None and math.isfinite(value) else "-"
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.0%}" if math.isfinite(value) else "-"

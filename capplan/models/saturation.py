@@ -121,7 +121,7 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo, ...] | list
     service_ms = 1000.0 * servers / max_rps
     queue = _Queue(servers, service_ms / 1000.0, service_cv)
     cap_rps = target_utilization * max_rps
-    checks = check_steps(steps, usl, queue.model, cap_rps, _primary_key(slos))
+    checks = check_steps(steps, usl, queue.model, cap_rps, _primary_key(slos, steps))
     off = latency_disagreement(checks)
     if off is not None:
         warnings.append(_latency_warning(off))
@@ -259,11 +259,12 @@ def _cpu_demand_ms(m: Measurements) -> float:
     return float(np.median(10.0 * cpu[ok] / x[ok])) if np.any(ok) else math.nan
 
 
-def _primary_key(slos) -> str:
-    """The latency statistic compared between model and measurement: the first latency SLO's."""
+def _primary_key(slos, m: Measurements) -> str:
+    """The latency statistic compared between model and measurement: the first measured latency SLO's."""
     for slo in slos:
-        if slo.is_latency and slo.metric != "max":
-            return slo.metric
+        key = slo.metric if slo.percentile is None else f"p{slo.percentile:g}"
+        if slo.is_latency and key != "max" and np.any(np.isfinite(m.latency(key))):
+            return key
     return "mean"
 
 

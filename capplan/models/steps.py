@@ -22,7 +22,8 @@ class Measurements:
     ``concurrency`` is N for the USL: users in a closed-model run, X·R (Little's law) in an
     open-model run. ``latency_ms`` maps ``p50``, ``p95``, ``p99.9``, ``max``, ``mean`` … to
     arrays in milliseconds; ``think_time_s`` is the mean pause between a user's requests.
-    ``load_model`` is ``closed``, ``open`` or ``unknown`` (a CSV from another tool).
+    ``load_model`` is ``closed``, ``open`` or ``unknown`` (a CSV from another tool);
+    ``slo_texts`` are the SLOs the runs were recorded with (used when none are given).
     """
 
     concurrency: np.ndarray
@@ -39,6 +40,7 @@ class Measurements:
     think_time_s: float = 0.0
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    slo_texts: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -75,7 +77,8 @@ class Measurements:
             offered_rps=pick(self.offered_rps), gen_cpu_pct=pick(self.gen_cpu_pct),
             target_cpu_pct=pick(self.target_cpu_pct), gen_lag_ms=pick(self.gen_lag_ms),
             source=tuple(np.asarray(self.source, dtype=object)[keep]) if self.source else (),
-            load_model=self.load_model, think_time_s=self.think_time_s, sources=self.sources, notes=self.notes)
+            load_model=self.load_model, think_time_s=self.think_time_s, sources=self.sources, notes=self.notes,
+            slo_texts=self.slo_texts)
 
 
 def _same_number(a: str, b: str) -> bool:

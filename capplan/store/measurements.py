@@ -1,0 +1,189 @@
+"""Read load-test measurements for the saturation estimator: run directories or a CSV.
+
+- A run directory (``datasets/runs/<ts>-<scenario>/``, schema in docs/architecture.md):
+  ``steps.parquet`` gives one row per load level in steady state. Closed-model runs use
+  ``users`` as the concurrency N; open-model runs use ``concurrency_little`` (X·R, Little's
+  law), or X·mean latency when that column is missing.
+- A CSV from any tool (JMeter, k6, wrk …): columns ``concurrency`` and ``throughput``
+  (aliases ``users``/``threads``/``connections`` and ``throughput_rps``/``rps``), optionally
+  ``latency_ms`` (mean), ``latency_p95_ms`` (or ``p95_ms``) and other percentiles,
+  ``latency_std_ms`` and ``error_rate``.
+
+Several inputs are merged into one :class:`~capplan.models.steps.Measurements` (their
+steps concatenated), as several runs of the same service.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capplan.errors import InputDataError
+from capplan.models.steps import LATENCY_KEYS, Measurements
+
+_CONCURRENCY = ("concurrency", "users", "threads", "connections", "vus", "n")
+_THROUGHPUT = ("throughput", "throughput_rps", "rps", "requests_per_s", "x")
+_PERCENTILE_COLUMN = re.compile(r"^(?:latency_)?(p\d+(?:\.\d+)?|max|mean)_ms$")
+_STEP_PERCENTILES = {"latency_p50_ms": "p50", "latency_p90_ms": "p90", "latency_p95_ms": "p95",
+                     "latency_p99_ms": "p99", "latency_p999_ms": "p99.9", "latency_max_ms": "max",
+                     "latency_mean_ms": "mean"}
+
+
+def load_measurements(paths: Iterable[str | Path]) -> Measurements:
+    """Read and merge run directories and/or measurement CSVs into one :class:`Measurements`."""
+    parts = [_load_one(Path(p)) for p in paths]
+    if not parts:
+        raise InputDataError("no measurements given, 0 paths, pass a run directory or a CSV file")
+    return _merge(parts)
+
+
+def _load_one(path: Path) -> Measurements:
+    if path.is_dir():
+        return read_run_steps(path)
+    if path.is_file():
+        return read_measurements_csv(path)
+    raise InputDataError(f"measurements not found, {str(path)!r}, pass a run directory or a CSV file")
+
+
+def read_measurements_csv(path: Path) -> Measurements:
+    """One CSV of per-level measurements (see the module docstring for the columns)."""
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputDataError(f"cannot read measurements CSV, {str(path)!r} ({exc.__class__.__name__}), "
+                             "pass a CSV with columns concurrency,throughput[,latency_ms]") from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    n_col, x_col = _pick(frame, _CONCURRENCY, path), _pick(frame, _THROUGHPUT, path)
+    latency = {}
+    for column in frame.columns:
+        key = "mean" if column == "latency_ms" else _percentile_key(column)
+        if key is not None:
+            latency[key] = _numeric(frame, column, path)
+    return Measurements(
+        concurrency=_numeric(frame, n_col, path), throughput_rps=_numeric(frame, x_col, path),
+        latency_ms=latency, latency_std_ms=_optional(frame, "latency_std_ms", path),
+        error_rate=_optional(frame, "error_rate", path), source=(str(path),) * len(frame),
+        load_model="unknown", sources=(str(path),))
+
+
+def read_run_steps(run_dir: Path) -> Measurements:
+    """The per-step table of one run directory, via :func:`capplan.store.runs.read_run`."""
+    from capplan.store.runs import read_run
+
+    try:
+        run = read_run(run_dir)
+    except InputDataError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputDataError(f"cannot read run directory, {str(run_dir)!r} ({exc}), "
+                             "pass a run written by `capplan loadtest`") from exc
+    return _from_run(run, run_dir)
+
+
+def _from_run(run: object, run_dir: Path) -> Measurements:
+    meta = _run_meta(run)
+    steps = getattr(run, "steps", None)
+    if steps is None or len(steps) == 0:
+        raise InputDataError(f"run has no measured steps, {str(run_dir)!r} (status {meta.get('status')!r}), "
+                             "run a stress test long enough to finish at least three steps")
+    steps = pd.DataFrame(steps)
+    load_model = str(meta.get("load_model") or "closed")
+    x = _column(steps, "throughput_rps")
+    latency = {key: _column(steps, col) for col, key in _STEP_PERCENTILES.items() if col in steps}
+    concurrency = _column(steps, "users")
+    if load_model == "open":
+        little = _column(steps, "concurrency_little")
+        concurrency = np.where(np.isfinite(little), little, x * latency.get("mean", np.nan) / 1000.0)
+    notes = []
+    if not meta.get("complete", True):
+        notes.append(f"run {run_dir.name} is incomplete (status {meta.get('status', 'unknown')}): "
+                     "using the steps it finished")
+    return Measurements(
+        concurrency=concurrency, throughput_rps=x, latency_ms=latency,
+        latency_std_ms=_column(steps, "latency_std_ms"), error_rate=_column(steps, "error_rate"),
+        offered_rps=_column(steps, "offered_rps"), gen_cpu_pct=_column(steps, "gen_cpu_pct"),
+        target_cpu_pct=_column(steps, "target_cpu_pct"), gen_lag_ms=_column(steps, "gen_lag_ms"),
+        source=(run_dir.name,) * len(steps), load_model=load_model, think_time_s=_think_time_s(meta),
+        sources=(str(run_dir),), notes=tuple(notes), slo_texts=tuple(str(t) for t in meta.get("slos") or ()))
+
+
+def _run_meta(run: object) -> dict:
+    for name in ("meta", "run_json", "info", "manifest"):
+        value = getattr(run, name, None)
+        if isinstance(value, dict):
+            return value
+    fields = ("status", "complete", "load_model", "parameters", "scenario", "host", "slos")
+    return {name: getattr(run, name) for name in fields if hasattr(run, name)}
+
+
+def _think_time_s(meta: dict) -> float:
+    """Mean think time from the run parameters (``think_time_s`` or ``wait_time_s``), else 0."""
+    params = meta.get("parameters") or {}
+    if isinstance(params, str):
+        params = json.loads(params)
+    for key in ("think_time_s", "wait_time_s"):
+        value = params.get(key)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return float(value)
+        if isinstance(value, (list, tuple)) and len(value) == 2:  # (min, max) of a uniform pause
+            return float(sum(value)) / 2.0
+    return 0.0
+
+
+def _merge(parts: list[Measurements]) -> Measurements:
+    if len(parts) == 1:
+        return parts[0]
+    keys = sorted({k for p in parts for k in p.latency_ms})
+    cat = lambda name: np.concatenate([p.column(name) for p in parts])  # noqa: E731
+    models = {p.load_model for p in parts}
+    return Measurements(
+        concurrency=cat("concurrency"), throughput_rps=cat("throughput_rps"),
+        latency_ms={k: np.concatenate([p.latency(k) for p in parts]) for k in keys},
+        latency_std_ms=cat("latency_std_ms"), error_rate=cat("error_rate"), offered_rps=cat("offered_rps"),
+        gen_cpu_pct=cat("gen_cpu_pct"), target_cpu_pct=cat("target_cpu_pct"), gen_lag_ms=cat("gen_lag_ms"),
+        source=tuple(s for p in parts for s in p.source), load_model=models.pop() if len(models) == 1 else "mixed",
+        think_time_s=max(p.think_time_s for p in parts), sources=tuple(s for p in parts for s in p.sources),
+        notes=tuple(n for p in parts for n in p.notes),
+        slo_texts=tuple(dict.fromkeys(t for p in parts for t in p.slo_texts)))
+
+
+def _pick(frame: pd.DataFrame, names: tuple[str, ...], path: Path) -> str:
+    for name in names:
+        if name in frame.columns:
+            return name
+    raise InputDataError(f"measurements CSV lacks a {names[0]} column, {str(path)!r} has "
+                         f"{', '.join(frame.columns) or 'no columns'}, add columns concurrency,throughput[,latency_ms]")
+
+
+def _percentile_key(column: str) -> str | None:
+    match = _PERCENTILE_COLUMN.match(column)
+    if match is None:
+        return None
+    key = match[1]
+    return "p99.9" if key == "p999" else key if key in LATENCY_KEYS or key.startswith("p") else None
+
+
+def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() & frame[column].notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputDataError(f"non-numeric {column} in measurements CSV row {row + 2}, "
+                             f"{frame[column].iloc[row]!r} in {str(path)!r}, write plain numbers")
+    return values.to_numpy(dtype=float)
+
+
+def _optional(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray | None:
+    return _numeric(frame, column, path) if column in frame.columns else None
+
+
+def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
