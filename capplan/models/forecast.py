@@ -1,0 +1,205 @@
+"""The demand forecaster: Prophet (or the backtest winner) with conformally calibrated intervals.
+
+``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` runs
+a few rolling-origin folds (capplan.models.backtest) to collect held-out errors, calibrates a
+split-conformal interval per horizon bucket (capplan.models.conformal), then refits on the
+whole history. Forecasts are never negative; custom events with an expected uplift multiply
+their future days. Everything here is pure: no files, no clock, no printing.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from capplan.errors import ConfigError, InputDataError, NotFittedError
+from capplan.models.backtest import BacktestResult, ModelScore, PointForecaster, backtest, rolling_origins
+from capplan.models.baselines import BASELINES
+from capplan.models.prophet_model import Event, ProphetSettings, fit_prophet, predict_prophet, prophet_forecast
+
+MIN_HISTORY_DAYS = 28
+"""Four weeks: enough to see weekly seasonality and hold some days out for calibration."""
+MODELS = ("prophet", *BASELINES)
+P90_INTERVAL = 0.8
+"""The upper bound of a central 80 % interval is the 90th percentile (the budget's P90)."""
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """Forecaster hyper-parameters.
+
+    ``interval`` nominal central coverage (0.8); ``model`` one of :data:`MODELS` or ``"auto"``
+    (the calibration backtest's MASE winner); ``horizon_days`` the horizon calibrated for;
+    ``calibration_folds`` rolling origins used to calibrate; ``threads`` concurrent fits;
+    ``prophet`` Prophet's settings.
+    """
+
+    interval: float = 0.8
+    model: str = "prophet"
+    horizon_days: int = 180
+    calibration_folds: int = 3
+    threads: int = 2
+    prophet: ProphetSettings = field(default_factory=ProphetSettings)
+
+
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """A daily forecast of the planning series.
+
+    ``frame`` has ``ds, yhat, yhat_lower, yhat_upper, yhat_p90`` (one row per future day,
+    planning-series units); ``peak_rps_per_unit`` turns those into peak req/s;
+    ``candidates`` the calibration backtest scores (empty for what-if forecasts).
+    """
+
+    frame: pd.DataFrame
+    interval: float
+    model: str
+    unit: str
+    peak_rps_per_unit: float
+    history: pd.Series
+    name: str = "forecast"
+    resolution: str = "daily"
+    interval_method: str = "conformal"
+    candidates: tuple[ModelScore, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def monthly_peaks(self) -> pd.DataFrame:
+        """Per calendar month: ``p50_peak`` (max yhat) and ``p90_peak`` (max yhat_p90), planning units."""
+        frame = self.frame.set_index("ds")
+        months = frame.index.to_period("M")
+        table = frame.groupby(months).agg(p50_peak=("yhat", "max"), p90_peak=("yhat_p90", "max"))
+        table.index = table.index.astype(str)
+        return table.rename_axis("month").reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The PRODUCT.md JSON contract plus model, unit, peak_rps_per_unit and monthly peaks."""
+        rows = [
+            {"ds": ds.date().isoformat(), "yhat": float(r.yhat), "yhat_lower": float(r.yhat_lower),
+             "yhat_upper": float(r.yhat_upper)}
+            for ds, r in zip(self.frame["ds"], self.frame.itertuples())
+        ]
+        return {
+            "forecast": rows, "interval": self.interval, "resolution": self.resolution, "name": self.name,
+            "model": self.model, "interval_method": self.interval_method, "unit": self.unit,
+            "peak_rps_per_unit": self.peak_rps_per_unit,
+            "monthly": self.monthly_peaks().to_dict(orient="records"),
+            "backtest": [vars(s) for s in self.candidates], "warnings": list(self.warnings),
+        }
+
+
+class DemandForecaster:
+    """Forecast a daily planning series with calibrated intervals (see module docstring)."""
+
+    def __init__(self, settings: ForecastSettings | None = None) -> None:
+        self.settings = settings or ForecastSettings()
+        if self.settings.model not in (*MODELS, "auto"):
+            raise ConfigError(f"--model must be one of {', '.join((*MODELS, 'auto'))}, got {self.settings.model!r}: "
+                              "pass --model prophet or --model auto")
+        if not 0.0 < self.settings.interval < 1.0:
+            raise ConfigError(f"--interval must be between 0 and 1, got {self.settings.interval!r}: pass e.g. 0.8")
+
+    def fit(self, history: Any) -> Self:
+        """Calibrate on rolling-origin folds of ``history.daily`` and fit the chosen model on all of it.
+
+        ``history`` is a capplan.store.history.History or anything with ``daily`` (pd.Series),
+        ``unit``, ``peak_rps_per_unit``, ``name`` and ``warnings``.
+        """
+        daily = _trim(history.daily)
+        observed = int(daily.notna().sum())
+        if observed < MIN_HISTORY_DAYS:
+            raise InputDataError(
+                f"forecast needs at least {MIN_HISTORY_DAYS} days of history, got {observed}: export a longer "
+                "history (2 years or more also captures yearly seasonality)"
+            )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The final fit does not depend on calibration unless the model is chosen by it: overlap them.
+            final = None if self.settings.model == "auto" else pool.submit(self._final_fit, daily, self.settings.model)
+            self.backtest_ = self._calibration_backtest(daily, self._candidates())
+            self.model_ = self.backtest_.winner if final is None else self.settings.model
+            self.point_ = self._final_fit(daily, self.model_) if final is None else final.result()
+        self.calibration_ = self.backtest_.calibration(self.model_)
+        self.p90_calibration_ = self.backtest_.calibration(self.model_, P90_INTERVAL)
+        self.daily_ = daily
+        self.history_ = history
+        return self
+
+    def predict(self, horizon_days: int) -> Forecast:
+        """Daily forecast for ``horizon_days`` after the last day of history."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("DemandForecaster.predict called before fit: call fit(history) first")
+        if horizon_days < 1:
+            raise ConfigError(f"--horizon must be at least 1 day, got {horizon_days}: pass e.g. --horizon 180d")
+        ds = pd.date_range(self.daily_.index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
+        yhat = np.maximum(self.point_(ds), 0.0)
+        floor = 0.01 * float(np.nanmean(self.daily_.to_numpy()))
+        steps = np.arange(1, horizon_days + 1)
+        low, high = self.calibration_.bounds(yhat, steps, floor)
+        p90 = self.p90_calibration_.bounds(yhat, steps, floor)[1]
+        frame = pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": np.maximum(low, 0.0), "yhat_upper": high,
+                              "yhat_p90": p90})
+        frame = apply_uplifts(frame, self.settings.prophet.events)
+        return Forecast(frame, self.settings.interval, self.model_, self.history_.unit,
+                        self.history_.peak_rps_per_unit, self.daily_, self.history_.name,
+                        candidates=self.backtest_.scores, warnings=tuple(self.history_.warnings))
+
+    def _candidates(self) -> dict[str, PointForecaster]:
+        prophet = functools.partial(_prophet_point, settings=self.settings.prophet)
+        every: dict[str, PointForecaster] = {"prophet": prophet}
+        every.update({name: functools.partial(_baseline_point, fn=fn) for name, fn in BASELINES.items()})
+        if self.settings.model == "auto":
+            return every
+        return {self.settings.model: every[self.settings.model]}
+
+    def _final_fit(self, daily: pd.Series, model_name: str) -> Any:
+        """A function future days → point forecast, from ``model_name`` fitted on all of ``daily``."""
+        if model_name == "prophet":
+            model, offset = fit_prophet(daily, self.settings.prophet)
+            return functools.partial(_prophet_days, model=model, offset=offset, settings=self.settings.prophet)
+        fn = BASELINES[model_name]
+        return lambda ds: _baseline_point(daily, len(ds), fn)
+
+    def _calibration_backtest(self, daily: pd.Series, candidates: dict[str, PointForecaster]) -> BacktestResult:
+        n = len(daily)
+        horizon = max(7, min(self.settings.horizon_days, 365, n // 3))
+        origins = rolling_origins(n, horizon, self.settings.calibration_folds, max(MIN_HISTORY_DAYS - 7, n // 3))
+        return backtest(daily, candidates, horizon, origins, self.settings.interval, self.settings.threads)
+
+
+def apply_uplifts(frame: pd.DataFrame, events: tuple[Event, ...]) -> pd.DataFrame:
+    """Multiply forecast columns by each event's ``uplift`` on the event's days."""
+    frame = frame.copy()
+    columns = [c for c in frame.columns if c.startswith("yhat")]
+    for event in events:
+        if event.uplift is None:
+            continue
+        if not event.uplift > 0:
+            raise ConfigError(f"event {event.name} uplift must be positive, got {event.uplift!r}: "
+                              "write e.g. 1.5 for +50 %")
+        hit = frame["ds"].isin(event.days())
+        frame.loc[hit, columns] = frame.loc[hit, columns] * event.uplift
+    return frame
+
+
+def _prophet_point(train: pd.Series, horizon_days: int, settings: ProphetSettings) -> np.ndarray:
+    return prophet_forecast(train, horizon_days, settings)
+
+
+def _prophet_days(ds: pd.DatetimeIndex, model: Any, offset: float, settings: ProphetSettings) -> np.ndarray:
+    return predict_prophet(model, pd.DataFrame({"ds": ds}), offset, settings)
+
+
+def _baseline_point(train: pd.Series, horizon_days: int, fn: Any) -> np.ndarray:
+    return fn(train.interpolate(limit_direction="both").to_numpy(dtype=float), horizon_days)
+
+
+def _trim(daily: pd.Series) -> pd.Series:
+    """Drop leading and trailing missing days so folds start and end on observed data."""
+    observed = daily.dropna()
+    if observed.empty:
+        return observed
+    return daily.loc[observed.index[0]:observed.index[-1]].astype(float)
