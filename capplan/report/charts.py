@@ -31,30 +31,68 @@ def chart_spec(section: str, title: str, figure: go.Figure) -> ChartSpec:
 
 
 def instances_figure(dates: Sequence[date], needed: Sequence[float], needed_upper: Sequence[float] | None = None,
-                     current_instances: int | None = None, act_by: date | None = None) -> go.Figure:
-    """Instances needed per period (P50 and the upper band), against the current fleet."""
+                     current_instances: int | None = None, act_by: date | None = None,
+                     planned: Sequence[float] | None = None) -> go.Figure:
+    """Instances needed per day (P50 and P90), the planned fleet and the current fleet."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=list(dates), y=list(needed), name="needed (P50)", mode="lines",
-                             line=dict(shape="hv", width=2.5, color="#2456a6")))
+                             line=dict(shape="hv", width=2, color="#2456a6")))
     if needed_upper is not None:
-        fig.add_trace(go.Scatter(x=list(dates), y=list(needed_upper), name="needed (upper)", mode="lines",
+        fig.add_trace(go.Scatter(x=list(dates), y=list(needed_upper), name="needed (P90)", mode="lines",
                                  line=dict(shape="hv", dash="dot", color="#7a9bd1")))
+    if planned is not None:
+        fig.add_trace(go.Scatter(x=list(dates), y=list(planned), name="planned fleet", mode="lines",
+                                 line=dict(shape="hv", width=3, color="#1a7f37")))
     if current_instances is not None:
-        fig.add_hline(y=current_instances, line=dict(color="#1a7f37", dash="dash"),
-                      annotation_text=f"current fleet: {current_instances}", annotation_position="top left")
+        fig.add_hline(y=current_instances, line=dict(color="#1a7f37", dash="dash", width=1),
+                      annotation_text=f"current fleet: {current_instances}", annotation_position="bottom right")
     if act_by is not None:
         _vline(fig, act_by, f"act by {act_by.isoformat()}", "#b35900")
     fig.update_layout(**_LAYOUT, xaxis_title="date", yaxis_title="instances", yaxis_rangemode="tozero")
     return fig
 
 
-def cost_figure(dates: Sequence[date], cost_usd_month_by_option: Mapping[str, Sequence[float]]) -> go.Figure:
-    """Monthly cost per purchase option over the horizon (US dollars per month)."""
+def cost_figure(months: Sequence[str], stacked_usd: Mapping[str, Sequence[float]],
+                lines_usd: Mapping[str, Sequence[float]] | None = None, currency: str = "USD") -> go.Figure:
+    """Cost per month: stacked bars (e.g. load, headroom, redundancy) and lines (e.g. planned fleet)."""
     fig = go.Figure()
-    for name, costs in cost_usd_month_by_option.items():
-        fig.add_trace(go.Scatter(x=list(dates), y=list(costs), name=name, mode="lines",
-                                 line=dict(shape="hv", width=2)))
-    fig.update_layout(**_LAYOUT, xaxis_title="date", yaxis_title="US$ per month", yaxis_rangemode="tozero")
+    colors = ["#2456a6", "#9bb3dc", "#b35900", "#6a3d9a"]
+    for i, (name, costs) in enumerate(stacked_usd.items()):
+        fig.add_trace(go.Bar(x=list(months), y=list(costs), name=name, marker_color=colors[i % len(colors)]))
+    for name, costs in (lines_usd or {}).items():
+        fig.add_trace(go.Scatter(x=list(months), y=list(costs), name=name, mode="lines+markers",
+                                 line=dict(color="#1a7f37", width=2)))
+    fig.update_layout(**_LAYOUT, barmode="stack", xaxis_title="month", yaxis_title=f"{currency} per month",
+                      yaxis_rangemode="tozero")
+    return fig
+
+
+def demand_figure(history: tuple[Sequence[date], Sequence[float]] | None,
+                  forecast: tuple[Sequence[date], Sequence[float], Sequence[float]],
+                  capacity_rps: Mapping[str, float], upper_label: str = "P90",
+                  act_by: date | None = None) -> go.Figure:
+    """Daily peak demand: history, the forecast P50 with its upper band, and capacity lines (req/s).
+
+    ``forecast`` is ``(days, p50_rps, upper_rps)``; ``capacity_rps`` maps a label (e.g.
+    "trigger (80 % of safe)") to a horizontal line.
+    """
+    fig = go.Figure()
+    if history is not None:
+        fig.add_trace(go.Scatter(x=list(history[0]), y=list(history[1]), name="history (daily peak)",
+                                 mode="lines", line=dict(color="#555", width=1)))
+    days, p50, upper = (list(v) for v in forecast)
+    fig.add_trace(go.Scatter(x=days, y=upper, name=f"forecast {upper_label}", mode="lines",
+                             line=dict(color="#7a9bd1", width=1)))
+    fig.add_trace(go.Scatter(x=days, y=p50, name="forecast P50", mode="lines", fill="tonexty",
+                             fillcolor="rgba(36,86,166,0.18)", line=dict(color="#2456a6", width=2)))
+    styles = ["dot", "dash", "solid"]
+    places = ["bottom right", "top left", "top right"]  # keep neighbouring labels apart
+    for i, (label, value) in enumerate(capacity_rps.items()):
+        fig.add_hline(y=value, line=dict(color="#c62828", dash=styles[i % len(styles)], width=1),
+                      annotation_text=label, annotation_position=places[i % len(places)])
+    if act_by is not None:
+        _vline(fig, act_by, f"act by {act_by.isoformat()}", "#b35900")
+    fig.update_layout(**_LAYOUT, xaxis_title="date", yaxis_title="peak req/s", yaxis_rangemode="tozero")
     return fig
 
 

@@ -61,17 +61,22 @@ class SaturationFacts:
 
 @dataclass(frozen=True)
 class ForecastFacts:
-    """The growth forecast: history span, horizon and the forecast peak demand."""
+    """The demand the plan uses: its source, horizon, forecast peaks and the history behind it.
 
-    history_start: date
-    history_end: date
-    history_points: int
-    resolution: str
-    interval: float
+    ``history_*`` are absent for what-if growth (no history); ``peak_upper_rps`` is the
+    upper bound of the ``interval`` band (P90 for an 80 % interval).
+    """
+
+    source: str
     horizon_days: int
+    interval: float
     peak_p50_rps: float
     peak_upper_rps: float
-    model: str = "prophet"
+    history_start: date | None = None
+    history_end: date | None = None
+    history_points: int = 0
+    resolution: str = ""
+    model: str = ""
     backtest_mape: float | None = None
 
 
@@ -84,6 +89,15 @@ class TriggerFacts:
     expected_date: date | None
     action: str
     order_by: date | None = None
+
+
+@dataclass(frozen=True)
+class AlertThreshold:
+    """A metric to alert on (no date: it fires when the live metric crosses ``threshold``)."""
+
+    metric: str
+    threshold: str
+    rationale: str
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,7 @@ class PlanFacts:
     cost_usd_month_now: float | None = None
     cost_usd_month_peak: float | None = None
     triggers: tuple[TriggerFacts, ...] = ()
+    alerts: tuple[AlertThreshold, ...] = ()
     cost_options: tuple[CostOption, ...] = ()
 
 

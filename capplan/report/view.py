@@ -86,7 +86,7 @@ def build_view(facts: ReportFacts) -> ReportView:
         title=f"Capacity report: {facts.service}",
         service=facts.service,
         generated_at=facts.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
-        verdict=decide_verdict(facts.plan),
+        verdict=decide_verdict(facts.plan, facts.generated_at.date()),
         cards=_summary_cards(facts),
         actions=facts.plan.actions if facts.plan else (),
         sections=sections,
@@ -94,11 +94,13 @@ def build_view(facts: ReportFacts) -> ReportView:
     )
 
 
-def decide_verdict(plan: PlanFacts | None) -> Verdict:
-    """OK when nothing needs doing within the horizon, else "Act by DATE"; unknown with no plan."""
+def decide_verdict(plan: PlanFacts | None, today: date | None = None) -> Verdict:
+    """OK when nothing needs doing within the horizon, else "Act by DATE" ("Act now" when past)."""
     if plan is None:
         return Verdict("unknown", "No capacity plan: configure capplan.toml and run capplan plan")
     if plan.act_by is not None:
+        if today is not None and plan.act_by < today:
+            return Verdict("act", f"Act now: the order-by date {plan.act_by.isoformat()} has passed", plan.act_by)
         return Verdict("act", f"Act by {plan.act_by.isoformat()}", plan.act_by)
     return Verdict("ok", f"OK: the current {plan.current_instances} instance(s) last the "
                          f"{plan.horizon_days}-day horizon")
@@ -217,9 +219,13 @@ def _forecast_section(facts: ReportFacts) -> Section:
     if fc is None:
         return Section("forecast", title, charts=_charts(facts, "forecast"),
                        absent="No traffic history or forecast: set [forecast] history in capplan.toml.")
-    rows = [
-        ("History", f"{fc.history_start.isoformat()} to {fc.history_end.isoformat()} "
-                    f"({fc.history_points:,} {fc.resolution} points)"),
+    rows = [("Demand", fc.source)]
+    if fc.history_start is not None and fc.history_end is not None:
+        rows.append(("History", f"{fc.history_start.isoformat()} to {fc.history_end.isoformat()} "
+                                f"({fc.history_points:,} {fc.resolution} points)"))
+    if fc.model:
+        rows.append(("Model", fc.model))
+    rows += [
         ("Horizon", f"{fc.horizon_days} days"),
         ("Forecast peak (P50)", format_rps(fc.peak_p50_rps)),
         (f"Forecast peak (upper bound of the {fc.interval:.0%} interval)", format_rps(fc.peak_upper_rps)),
@@ -246,13 +252,14 @@ def _instances_section(facts: ReportFacts) -> Section:
 
 def _triggers_section(plan: PlanFacts | None) -> Section:
     title = "Scaling triggers"
-    if plan is None or not plan.triggers:
+    if plan is None or not (plan.triggers or plan.alerts):
         return Section("triggers", title, absent="No scaling triggers: the plan is missing or "
                                                  "demand stays below every threshold.")
-    rows = tuple((t.name, t.threshold, _date(t.expected_date), _date(t.order_by), t.action)
-                 for t in plan.triggers)
-    return Section("triggers", title, tables=(Table(
-        ("Trigger", "Threshold", "Expected", "Order by", "Action"), rows),))
+    dated = Table(("Trigger", "Threshold", "Expected", "Order by", "Action"), tuple(
+        (t.name, t.threshold, _date(t.expected_date), _date(t.order_by), t.action) for t in plan.triggers))
+    alerts = Table(("Alert on", "Threshold", "Why"), tuple((a.metric, a.threshold, a.rationale)
+                                                           for a in plan.alerts))
+    return Section("triggers", title, tables=tuple(t for t in (dated, alerts) if t.rows))
 
 
 def _cost_section(facts: ReportFacts) -> Section:

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from capplan.report import charts
 from capplan.report.facts import (
+    AlertThreshold,
     CostOption,
     ForecastFacts,
     PlanFacts,
@@ -40,15 +41,17 @@ def synthetic_facts(service: str = "checkout-api", endpoint: str = "/cart") -> R
         saturation=SaturationFacts(max_throughput_rps=390.0, safe_throughput_rps=312.0, knee_concurrency=3.6,
                                    sigma=0.02, kappa=0.0004, lambda_rps=99.0, peak_concurrency=49.0,
                                    peak_throughput_rps=420.0),
-        forecast=ForecastFacts(history_start=date(2023, 1, 1), history_end=date(2026, 11, 22),
-                               history_points=1422, resolution="daily", interval=0.8, horizon_days=180,
-                               peak_p50_rps=2400.0, peak_upper_rps=2900.0, backtest_mape=0.071),
+        forecast=ForecastFacts(source="forecast of traffic.csv", horizon_days=180, interval=0.8,
+                               peak_p50_rps=2400.0, peak_upper_rps=2900.0, history_start=date(2023, 1, 1),
+                               history_end=date(2026, 11, 22), history_points=1422, resolution="daily",
+                               model="prophet 1.1", backtest_mape=0.071),
         plan=PlanFacts(horizon_days=180, current_instances=8, peak_instances=10, capacity_per_instance_rps=312.0,
                        runway_days=97.0, act_by=date(2027, 2, 12),
                        actions=(f"Add 2 instances of {service} before 2027-02-26",),
                        cost_usd_month_now=1120.0, cost_usd_month_peak=1400.0,
                        triggers=(TriggerFacts("peak load > 80% of fleet", f"2,000 req/s on {endpoint}",
                                               date(2027, 2, 26), "add 2 instances", date(2027, 2, 12)),),
+                       alerts=(AlertThreshold("p95 latency", "> 240 ms", "80% of the p95<300ms objective"),),
                        cost_options=(CostOption("on-demand", 1260.0, 7560.0),
                                      CostOption("1-year commitment", 880.0, 10560.0, "12-month term"))),
         charts=(
@@ -56,12 +59,16 @@ def synthetic_facts(service: str = "checkout-api", endpoint: str = "/cart") -> R
             charts.chart_spec("spike", "Spike", charts.spike_figure(t, 200 + 50 * (t > 60), 20 + 80 * (t > 60),
                                                                       (60.0, 80.0), 300.0)),
             charts.chart_spec("soak", "Soak", charts.soak_figure(t, 20 + 0.01 * t, 100 + 0.1 * t)),
-            charts.chart_spec("forecast", "Forecast", _forecast_figure(dates)),
+            charts.chart_spec("forecast", "Forecast", charts.demand_figure(
+                (dates, [1500 + 80 * i for i in range(7)]), (dates, [1800 + 100 * i for i in range(7)],
+                                                             [2100 + 120 * i for i in range(7)]),
+                {"trigger": 2000.0, "safe capacity": 2500.0}, act_by=date(2027, 2, 12))),
             charts.chart_spec("instances", "Instances", charts.instances_figure(dates, [8, 8, 9, 9, 10, 10, 10],
                                                                               [8, 9, 9, 10, 10, 11, 11], 8,
                                                                               date(2027, 2, 12))),
-            charts.chart_spec("cost", "Cost", charts.cost_figure(dates, {"on-demand": [1120] * 7,
-                                                                         "1-year": [880] * 7})),
+            charts.chart_spec("cost", "Cost", charts.cost_figure([d.strftime("%Y-%m") for d in dates],
+                                                                {"load": [700] * 7, "headroom": [420] * 7},
+                                                                {"planned fleet": [1120] * 7})),
         ),
         provenance=(("Runs used", f"baseline, stress, spike, soak on {endpoint}"), ("capplan", "0.1.0")),
         warnings=("USL fitted on 5 load levels; add steps for a tighter fit.",),
@@ -80,9 +87,3 @@ def _saturation_figure() -> go.Figure:
     n = np.arange(1, 33)
     x = 99 * n / (1 + 0.02 * (n - 1) + 0.0004 * n * (n - 1))
     return go.Figure([go.Scatter(x=n, y=x, mode="markers", name="measured")])
-
-
-def _forecast_figure(dates: list[date]) -> go.Figure:
-    y = [1800 + 100 * i for i in range(len(dates))]
-    return go.Figure([go.Scatter(x=dates, y=y, name="P50"),
-                      go.Scatter(x=dates, y=[v * 1.2 for v in y], name="P90", fill="tonexty")])

@@ -26,6 +26,11 @@ def test_verdict_is_act_by_the_plans_date_when_something_must_be_done():
     assert (verdict.status, verdict.headline) == ("act", "Act by 2027-01-15")
 
 
+def test_verdict_says_act_now_when_the_order_by_date_has_passed():
+    verdict = decide_verdict(_plan(date(2027, 1, 15)), today=date(2027, 2, 1))
+    assert verdict.headline == "Act now: the order-by date 2027-01-15 has passed"
+
+
 def test_verdict_is_ok_when_capacity_lasts_the_horizon():
     verdict = decide_verdict(_plan(None))
     assert verdict.status == "ok" and "180-day horizon" in verdict.headline
