@@ -9,6 +9,7 @@ atomic writes, secret stripping), ``run_writer`` (:class:`RunWriter`), ``run_par
 from __future__ import annotations
 
 from capplan.store.run_format import SECOND_COLUMNS, STEP_COLUMNS, strip_secrets
+from capplan.store.run_import import import_locust_csv, import_measurements_csv
 from capplan.store.run_reader import Run, RunSummary, list_runs, read_meta, read_run
 from capplan.store.run_writer import DEFAULT_ROOT, RunWriter
 
@@ -19,6 +20,8 @@ __all__ = [
     "Run",
     "RunSummary",
     "RunWriter",
+    "import_locust_csv",
+    "import_measurements_csv",
     "list_runs",
     "read_meta",
     "read_run",
