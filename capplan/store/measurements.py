@@ -73,7 +73,11 @@ def read_measurements_csv(path: Path) -> Measurements:
 
 
 def read_run_steps(run_dir: Path) -> Measurements:
-    """The per-step table of one run directory, via :func:`capplan.store.runs.read_run`."""
+    """The per-step table of one run directory (via :func:`capplan.store.runs.read_run`).
+
+    An incomplete run is used with a warning; when it never wrote steps.parquet, the steps
+    are rebuilt from its per-second rows (:func:`steps_from_seconds`).
+    """
     from capplan.store.runs import read_run
 
     try:
@@ -83,16 +87,20 @@ def read_run_steps(run_dir: Path) -> Measurements:
     except (OSError, ValueError, KeyError) as exc:
         raise InputDataError(f"cannot read run directory, {str(run_dir)!r} ({exc}), "
                              "pass a run written by `capplan loadtest`") from exc
-    return _from_run(run, run_dir)
-
-
-def _from_run(run: object, run_dir: Path) -> Measurements:
-    meta = _run_meta(run)
-    steps = getattr(run, "steps", None)
-    if steps is None or len(steps) == 0:
-        raise InputDataError(f"run has no measured steps, {str(run_dir)!r} (status {meta.get('status')!r}), "
+    notes = [] if run.complete else [f"run {run_dir.name} is {run.status}: using the steps it finished"]
+    steps = run.steps
+    if len(steps) == 0 and len(run.seconds):
+        steps = steps_from_seconds(run.seconds)
+        notes.append(f"run {run_dir.name} has no steps.parquet: steps rebuilt from its per-second rows")
+    if len(steps) == 0:
+        raise InputDataError(f"run has no measured steps, {str(run_dir)!r} (status {run.status}), "
                              "run a stress test long enough to finish at least three steps")
-    steps = pd.DataFrame(steps)
+    lag = _step_lag_ms(run.seconds, steps)
+    return _from_steps(steps, run.meta, run_dir, tuple(notes), lag)
+
+
+def _from_steps(steps: pd.DataFrame, meta: dict, run_dir: Path, notes: tuple[str, ...],
+                lag_ms: np.ndarray) -> Measurements:
     load_model = str(meta.get("load_model") or "closed")
     x = _column(steps, "throughput_rps")
     latency = {key: _column(steps, col) for col, key in _STEP_PERCENTILES.items() if col in steps}
@@ -100,26 +108,65 @@ def _from_run(run: object, run_dir: Path) -> Measurements:
     if load_model == "open":
         little = _column(steps, "concurrency_little")
         concurrency = np.where(np.isfinite(little), little, x * latency.get("mean", np.nan) / 1000.0)
-    notes = []
-    if not meta.get("complete", True):
-        notes.append(f"run {run_dir.name} is incomplete (status {meta.get('status', 'unknown')}): "
-                     "using the steps it finished")
     return Measurements(
         concurrency=concurrency, throughput_rps=x, latency_ms=latency,
         latency_std_ms=_column(steps, "latency_std_ms"), error_rate=_column(steps, "error_rate"),
         offered_rps=_column(steps, "offered_rps"), gen_cpu_pct=_column(steps, "gen_cpu_pct"),
-        target_cpu_pct=_column(steps, "target_cpu_pct"), gen_lag_ms=_column(steps, "gen_lag_ms"),
+        target_cpu_pct=_column(steps, "target_cpu_pct"), gen_lag_ms=lag_ms,
         source=(run_dir.name,) * len(steps), load_model=load_model, think_time_s=_think_time_s(meta),
-        sources=(str(run_dir),), notes=tuple(notes), slo_texts=tuple(str(t) for t in meta.get("slos") or ()))
+        sources=(str(run_dir),), notes=notes, slo_texts=tuple(str(t) for t in meta.get("slos") or ()))
 
 
-def _run_meta(run: object) -> dict:
-    for name in ("meta", "run_json", "info", "manifest"):
-        value = getattr(run, name, None)
-        if isinstance(value, dict):
-            return value
-    fields = ("status", "complete", "load_model", "parameters", "scenario", "host", "slos")
-    return {name: getattr(run, name) for name in fields if hasattr(run, name)}
+def steps_from_seconds(seconds: pd.DataFrame) -> pd.DataFrame:
+    """Per-step rows rebuilt from per-second rows (for a run killed before it wrote steps).
+
+    Steady state is taken as the second half of each step's seconds; percentiles come from
+    the merged per-second sketches when present, else the request-weighted mean of the
+    per-second values (an approximation, noted by the caller).
+    """
+    step = pd.to_numeric(seconds.get("step"), errors="coerce")
+    rows = []
+    for number, group in seconds[step >= 0].groupby(step[step >= 0]):
+        steady = group.iloc[len(group) // 2:]
+        requests = pd.to_numeric(steady["requests"], errors="coerce").fillna(0)
+        total = float(requests.sum())
+        row = {"step": int(number), "users": float(pd.to_numeric(steady["users"], errors="coerce").median()),
+               "offered_rps": float(pd.to_numeric(steady["offered_rps"], errors="coerce").mean()),
+               "throughput_rps": float(pd.to_numeric(steady["throughput_rps"], errors="coerce").mean()),
+               "error_rate": float(pd.to_numeric(steady["errors"], errors="coerce").sum() / total) if total else np.nan,
+               "gen_cpu_pct": float(pd.to_numeric(steady["gen_cpu_pct"], errors="coerce").mean()),
+               "target_cpu_pct": float(pd.to_numeric(steady["target_cpu_pct"], errors="coerce").mean())}
+        row.update(_steady_latency(steady, requests))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _steady_latency(steady: pd.DataFrame, requests: pd.Series) -> dict[str, float]:
+    from capplan.models.sketch import LatencySketch, merge_sketches
+
+    blobs = [b for b in steady.get("sketch", pd.Series(dtype=object)) if isinstance(b, (bytes, bytearray))]
+    if blobs:
+        merged = merge_sketches(LatencySketch.from_bytes(bytes(b)) for b in blobs)
+        quantiles = {"latency_p50_ms": 0.5, "latency_p90_ms": 0.9, "latency_p95_ms": 0.95,
+                     "latency_p99_ms": 0.99, "latency_p999_ms": 0.999, "latency_max_ms": 1.0}
+        out = {col: merged.quantile(q) for col, q in quantiles.items()}
+        out["latency_mean_ms"] = merged.mean_ms
+        return out
+    weights = requests.to_numpy(dtype=float)
+    out = {}
+    for col in _STEP_PERCENTILES:
+        values = pd.to_numeric(steady[col], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(values) & (weights > 0)
+        out[col] = float(np.average(values[ok], weights=weights[ok])) if ok.any() else np.nan
+    return out
+
+
+def _step_lag_ms(seconds: pd.DataFrame, steps: pd.DataFrame) -> np.ndarray:
+    """Mean generator lateness (ms) per step from the per-second rows; NaN when not recorded."""
+    if "gen_lag_ms" not in seconds.columns or "step" not in seconds.columns or "step" not in steps.columns:
+        return np.full(len(steps), np.nan)
+    by_step = pd.to_numeric(seconds["gen_lag_ms"], errors="coerce").groupby(seconds["step"]).mean()
+    return pd.to_numeric(steps["step"], errors="coerce").map(by_step).to_numpy(dtype=float)
 
 
 def _think_time_s(meta: dict) -> float:
