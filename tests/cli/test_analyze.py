@@ -1,0 +1,101 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from capplan.cli.app import app
+from capplan.store.runs import RunWriter
+
+runner = CliRunner()
+
+GOOD_CSV = "concurrency,throughput,latency_ms\n1,50,20\n2,100,20\n4,100,40\n8,100,80\n16,100,160\n32,100,320\n"
+
+
+@pytest.fixture
+def measurements_csv(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(GOOD_CSV)
+    return path
+
+
+def test_analyze_csv_prints_table_and_verdict(measurements_csv):
+    result = runner.invoke(app, ["analyze", str(measurements_csv), "--slo", "p95<300ms"])
+    assert result.exit_code == 0, result.output
+    assert "Measured steps against the models" in result.output
+    assert "One instance sustains at most 100.0 req/s" in result.output
+
+
+def test_analyze_json_prints_exactly_one_object_with_the_contract_keys(measurements_csv):
+    result = runner.invoke(app, ["analyze", str(measurements_csv), "--json", "--slo", "mean<100ms"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    sat = data["saturation"]
+    assert sat["max_throughput_rps"] == pytest.approx(100.0)
+    assert 0 < sat["safe_throughput_rps"] <= 80.0
+    assert {"sigma", "kappa", "lambda", "peak_concurrency", "peak_throughput_rps"} <= set(sat["usl"])
+    assert isinstance(sat["warnings"], list)
+
+
+def test_analyze_plot_writes_offline_html(measurements_csv, tmp_path):
+    out = tmp_path / "plot.html"
+    result = runner.invoke(app, ["analyze", str(measurements_csv), "--plot", str(out), "--slo", "p95<300ms"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "cdn.plot.ly" not in html and "plotly.js" in html.lower() or "Plotly.newPlot" in html
+    assert "<script src=\"http" not in html
+    assert not list(tmp_path.glob(".plot.html.*"))
+
+
+def test_analyze_plot_to_unwritable_place_fails_cleanly(measurements_csv, tmp_path):
+    result = runner.invoke(app, ["analyze", str(measurements_csv), "--plot", str(tmp_path / "no" / "p.html")])
+    assert result.exit_code == 4
+    assert result.output.startswith("Error: cannot write the plot")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("concurrency,throughput\n1,10\n2,20\n", "needs >= 3 load levels, got 2"),
+    ("concurrency,throughput\n8,10\n8,11\n8,12\n", "got 1 (8)"),
+    ("concurrency,throughput\n1,0\n2,0\n4,0\n", "throughput is zero"),
+    ("concurrency,throughput\n1,nan\n2,nan\n4,nan\n", "throughput is zero or missing"),
+    ("concurrency,throughput\n1,10\n2,-20\n4,40\n", "negative"),
+    ("latency_ms,throughput\n1,2\n", "lacks a concurrency column"),
+])
+def test_bad_measurements_exit_3_with_one_line_error(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    result = runner.invoke(app, ["analyze", str(path)])
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("Error: ") and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_run_directory_exits_3(tmp_path):
+    result = runner.invoke(app, ["analyze", str(tmp_path)])
+    assert result.exit_code == 3
+    assert "run.json" in result.output
+
+
+def test_bad_slo_is_a_usage_error(measurements_csv):
+    result = runner.invoke(app, ["analyze", str(measurements_csv), "--slo", "p95<fast"])
+    assert result.exit_code == 2
+
+
+def test_bad_target_utilisation_is_a_usage_error(measurements_csv):
+    result = runner.invoke(app, ["analyze", str(measurements_csv), "--target-utilization", "1.5"])
+    assert result.exit_code == 2
+    assert "--target-utilization" in result.output
+
+
+def test_analyze_uses_the_slos_recorded_in_the_run(tmp_path):
+    writer = RunWriter("stress", "http://127.0.0.1:1", root=tmp_path, slos=["p95<250ms"])
+    rows = []
+    for i, n in enumerate([1, 2, 4, 8, 16]):
+        x = min(n, 2) * 50.0
+        r = 1000.0 * n / x
+        rows.append({"step": i, "users": n, "throughput_rps": x, "latency_mean_ms": r, "latency_p95_ms": 3 * r,
+                     "latency_std_ms": r})
+    writer.write_steps(rows)
+    writer.finalize("complete")
+    result = runner.invoke(app, ["analyze", str(writer.path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["saturation"]["slos"] == ["p95<250ms"]
