@@ -119,43 +119,60 @@ def resolve_demand(config: CapplanConfig, today: dt.date) -> tuple[DemandSeries,
     """Daily P50/P90 peak demand over the horizon, its description and any warnings."""
     demand = config.demand
     if demand.source is None:
-        start = demand.start or today
-        ds = np.arange(np.datetime64(start, "D"), np.datetime64(start, "D") + demand.horizon_days)
-        p50 = project_compound(float(demand.from_rate), demand.growth.fraction_per_month, len(ds))
-        series = apply_events(DemandSeries(ds, p50, p50.copy()), demand)
+        from capplan.models.growth import what_if_forecast
+
+        steps = [(e.first_day, e.multiplier) for e in demand.events if e.is_permanent]
+        forecast = what_if_forecast(float(demand.from_rate), demand.growth.fraction_per_month,
+                                    demand.horizon_days, demand.start or today, steps)
+        series = apply_events(_series(forecast), demand, permanent=False)
         return series, f"what-if: {demand.from_rate:g} req/s growing {demand.growth.text}", []
     return _forecast_demand(config)
 
 
-def apply_events(series: DemandSeries, demand: DemandConfig) -> DemandSeries:
-    """Multiply P50 and P90 on the days each ``[[demand.events]]`` entry covers."""
+def apply_events(series: DemandSeries, demand: DemandConfig, permanent: bool = True) -> DemandSeries:
+    """Multiply P50 and P90 by each ``[[demand.events]]`` multiplier on the days it covers.
+
+    One-day and spanned events are marked in ``event`` (temporary capacity); lasting steps
+    (``start`` without ``end``) multiply every day from ``start`` on, when ``permanent``.
+    """
     factor = np.ones(len(series.ds))
+    temporary = np.zeros(len(series.ds), dtype=bool)
     for event in demand.events:
-        first, last = np.datetime64(event.first_day, "D"), np.datetime64(event.last_day, "D")
-        factor[(series.ds >= first) & (series.ds <= last)] *= event.multiplier
-    return DemandSeries(series.ds, series.p50_rps * factor, series.p90_rps * factor, event=factor != 1.0)
+        first = np.datetime64(event.first_day, "D")
+        if event.is_permanent:
+            if permanent:
+                factor[series.ds >= first] *= event.multiplier
+            continue
+        hit = (series.ds >= first) & (series.ds <= np.datetime64(event.last_day, "D"))
+        factor[hit] *= event.multiplier
+        temporary |= hit
+    return DemandSeries(series.ds, series.p50_rps * factor, series.p90_rps * factor, event=temporary)
+
+
+def _series(forecast: object) -> DemandSeries:
+    """A :class:`capplan.models.forecast.Forecast` as peak req/s: P50 = yhat, P90 = yhat_p90."""
+    frame = forecast.frame
+    per_unit = float(forecast.peak_rps_per_unit)
+    upper = frame["yhat_p90"] if "yhat_p90" in frame else frame["yhat_upper"]
+    ds = frame["ds"].to_numpy().astype("datetime64[D]")
+    return DemandSeries(ds, frame["yhat"].to_numpy(float) * per_unit, upper.to_numpy(float) * per_unit)
 
 
 def _forecast_demand(config: CapplanConfig) -> tuple[DemandSeries, str, list[str]]:
+    from capplan.models.forecast import DemandForecaster, ForecastSettings
+    from capplan.models.prophet_model import ProphetSettings
     from capplan.store.history import HistoryOptions, read_history
 
     demand = config.demand
-    try:
-        from capplan.models.forecast import DemandForecaster
-    except ImportError as exc:
-        raise ConfigError(f"history forecasts need capplan.models.forecast, not available ({exc.name}), "
-                          'use what-if demand: from_rate = 1200 and growth = "10%/month"') from exc
     source = demand.source if demand.source.startswith("prometheus://") else str(config.resolve(demand.source))
     history = read_history(source, HistoryOptions(time_col=demand.time_column, value_col=demand.value_column,
                                                   unit=demand.unit, peak_quantile=demand.peak_quantile,
                                                   peak_to_mean=demand.peak_to_mean))
-    forecast = DemandForecaster(interval=demand.interval).fit(history).predict(demand.horizon_days)
-    frame = forecast.frame
-    per_unit = float(forecast.peak_rps_per_unit)
-    ds = frame["ds"].to_numpy().astype("datetime64[D]")
-    series = DemandSeries(ds, frame["yhat"].to_numpy(float) * per_unit,
-                          frame["yhat_upper"].to_numpy(float) * per_unit)
-    return apply_events(series, demand), f"forecast of {demand.source}", list(history.warnings)
+    settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
+                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap))
+    forecast = DemandForecaster(settings).fit(history).predict(demand.horizon_days)
+    return apply_events(_series(forecast), demand), f"{forecast.model} forecast of {demand.source}", \
+        list(forecast.warnings)
 
 
 def resolve_resource(config: CapplanConfig, resource: ResourceConfig, ds: np.ndarray) -> ResourceRunway:

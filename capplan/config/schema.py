@@ -161,7 +161,12 @@ class FleetConfig(_Section):
 
 
 class DemandEvent(_Section):
-    """``[[demand.events]]``: a known day or span whose demand is ``multiplier`` × normal."""
+    """``[[demand.events]]``: demand × ``multiplier`` on a known day, a span, or from a date on.
+
+    ``date`` — one day (Black Friday); ``start`` and ``end`` — a span (a campaign), both
+    temporary peaks covered by temporary capacity; ``start`` alone — a lasting step
+    from that day on (a launch ×1.5), covered by permanent scale-out.
+    """
 
     name: str
     date: dt.date | None = None
@@ -171,14 +176,19 @@ class DemandEvent(_Section):
 
     @model_validator(mode="after")
     def _one_span(self) -> DemandEvent:
-        if (self.date is None) == (self.start is None or self.end is None):
+        if (self.date is None) == (self.start is None) or (self.end is not None and self.start is None):
             raise ValueError(
-                f"event {self.name!r} needs either date or both start and end, got date={self.date}, "
-                f"start={self.start}, end={self.end}, write date = 2026-11-27 or start = ... and end = ..."
+                f"event {self.name!r} needs either date, or start (with an optional end), got date={self.date}, "
+                f"start={self.start}, end={self.end}, write date = 2027-11-26 or start = 2027-03-15 [end = ...]"
             )
         if self.start is not None and self.end is not None and self.end < self.start:
             raise ValueError(f"event {self.name!r} ends before it starts, {self.start}..{self.end}, swap them")
         return self
+
+    @property
+    def is_permanent(self) -> bool:
+        """True for a lasting step (``start`` without ``end``)."""
+        return self.start is not None and self.end is None
 
     @property
     def first_day(self) -> dt.date:
@@ -186,9 +196,9 @@ class DemandEvent(_Section):
         return self.date if self.date is not None else self.start  # type: ignore[return-value]
 
     @property
-    def last_day(self) -> dt.date:
-        """Last day of the event (inclusive)."""
-        return self.date if self.date is not None else self.end  # type: ignore[return-value]
+    def last_day(self) -> dt.date | None:
+        """Last day of the event (inclusive); None for a lasting step."""
+        return self.date if self.date is not None else self.end
 
 
 class DemandConfig(_Section):
@@ -211,7 +221,7 @@ class DemandConfig(_Section):
     start: dt.date | None = None
     horizon: DurationField = parse_duration("24mo")
     interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
-    model: Literal["prophet"] = "prophet"
+    model: Literal["prophet", "seasonal_naive", "linear_trend", "holt_winters", "auto"] = "prophet"
     trend: Literal["linear", "logistic", "flat"] = "linear"
     cap: Annotated[float, Field(gt=0.0)] | None = None
     events: tuple[DemandEvent, ...] = ()
@@ -231,7 +241,10 @@ class DemandConfig(_Section):
                 f"growth={self.growth and self.growth.text!r}, write from_rate = 1200 and growth = \"15%/month\""
             )
         if self.trend == "logistic" and self.cap is None:
-            raise ValueError('demand trend "logistic" needs a cap, got cap=None, set cap = <saturation req/s>')
+            raise ValueError('demand trend "logistic" needs a cap, got cap=None, set cap = <saturation level>')
+        if self.trend != "linear" and self.source is None:
+            raise ValueError(f"demand trend {self.trend!r} needs a history source, got what-if demand, "
+                             'remove trend or set source = "<history>.csv"')
         return self
 
     @property
