@@ -53,6 +53,7 @@ def write_forecast_html(forecast: Forecast, path: Path, events: Sequence[Event] 
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(figure.to_html(include_plotlyjs=True, full_html=True))
+        os.chmod(temp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
         os.replace(temp, path)
     except OSError as exc:
         if temp is not None and os.path.exists(temp):
