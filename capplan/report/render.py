@@ -19,10 +19,12 @@ import jinja2
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from capplan.errors import ReportError
-from capplan.report.view import ReportView
+from capplan.errors import ConfigError, ReportError
+from capplan.report.facts import ReportFacts
+from capplan.report.view import ReportView, build_view
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
+FORMATS = ("html", "md", "json")
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +59,25 @@ def render_html(view: ReportView, template: str = "report.html.j2") -> str:
     except jinja2.TemplateError as exc:
         raise ReportError(f"report template {template} failed to render, {exc}, "
                           "reinstall capplan (the templates ship with the package)") from exc
+
+
+def check_format(fmt: str) -> None:
+    """Raise :class:`ConfigError` unless ``fmt`` is one of :data:`FORMATS`."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown report format, {fmt!r}, use --format html, md or json")
+
+
+def render_report(facts: ReportFacts, fmt: str = "html") -> str:
+    """The report in ``fmt``: ``html`` (offline page), ``md`` (ticket summary) or ``json``."""
+    from capplan.report.markdown import render_json, render_markdown
+
+    check_format(fmt)
+    view = build_view(facts)
+    if fmt == "md":
+        return render_markdown(view)
+    if fmt == "json":
+        return render_json(facts, view)
+    return render_html(view)
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

@@ -27,7 +27,10 @@ class Table:
 
 @dataclass(frozen=True)
 class Section:
-    """One report section: key facts, tables and charts, or an ``absent`` explanation."""
+    """One report section: key facts, tables and charts, or an ``absent`` explanation.
+
+    ``note`` is a sentence shown with the content (e.g. that part of the data is missing).
+    """
 
     key: str
     title: str
@@ -36,6 +39,7 @@ class Section:
     charts: tuple[ChartSpec, ...] = ()
     items: tuple[str, ...] = ()
     absent: str = ""
+    note: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -166,8 +170,8 @@ def _charts(facts: ReportFacts, key: str) -> tuple[ChartSpec, ...]:
 def _slo_section(facts: ReportFacts) -> Section:
     title = "SLOs and load-test verdicts"
     if not facts.scenarios:
-        return Section("slos", title, facts=_slo_facts(facts),
-                       absent="No load-test runs were found: run capplan loadtest or capplan demo.")
+        missing = "No load-test runs were found: run capplan loadtest or capplan demo."
+        return Section("slos", title, facts=_slo_facts(facts), absent=missing, note=missing)
     runs = Table(("Scenario", "Run", "Target", "Status", "Verdict"), tuple(
         (s.scenario, s.run_id, s.host, s.status, _verdict_word(s.slos_met)) for s in facts.scenarios))
     checks = Table(("Scenario", "SLO", "Observed", "Met"), tuple(
