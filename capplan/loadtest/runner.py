@@ -1,0 +1,354 @@
+"""``run_scenario``: drive Locust as a library through one scenario and record the run.
+
+One :class:`_Session` owns the Locust environment (local runner, or a master with worker
+processes), the :class:`~capplan.loadtest.recorder.Recorder`, the scenario controller
+(:mod:`capplan.loadtest.shapes`, :mod:`capplan.loadtest.stress`) and the
+:class:`~capplan.store.runs.RunWriter`. A thin ``LoadTestShape`` adapter asks the
+controller for the load once a second; a flusher greenlet turns each completed second
+into a run-directory row (distributed: 2 s later, once the workers' sketches arrived).
+
+Stopping: the schedule ends, ``max_duration_s`` passes, or SIGINT (Ctrl-C) — in every
+case the run is finalized (status ``complete`` or ``interrupted``) and summarized.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import gevent
+import psutil
+from locust import LoadTestShape
+from locust.env import Environment
+from locust.runners import STATE_STOPPED
+
+from capplan.errors import LoadTestError
+from capplan.loadtest.distributed import MASTER_LAG_S, SECONDS_MESSAGE, LocalWorkers
+from capplan.loadtest.openmodel import ArrivalSchedule, open_model_user
+from capplan.loadtest.recorder import (LoadState, ProcessSample, Recorder, SecondBucket, StepWindow,
+                                      observed_from_sketch, second_row)
+from capplan.loadtest.settings import LoadTestSettings, RunOutcome, check_reachable
+from capplan.loadtest.shapes import (FixedController, LoadTarget, SteadyConfig, StepComplete, StepResult,
+                                     baseline_phases, soak_phases, spike_phases)
+from capplan.loadtest.stress import StressConfig, StressController
+from capplan.loadtest.summary import Series, build_summary, build_verdict, verdict_json
+from capplan.loadtest.users import user_classes
+from capplan.store.runs import RunWriter
+
+
+class Progress(Protocol):
+    """Receives live updates (the CLI renders them with rich)."""
+
+    def on_second(self, row: dict[str, Any]) -> None: ...
+
+    def on_step(self, row: dict[str, Any]) -> None: ...
+
+
+def make_controller(s: LoadTestSettings) -> FixedController | StressController:
+    """The scenario's pure controller, built from the settings."""
+    steady = SteadyConfig(settle_s=s.settle_s, min_steady_s=3)
+    integer = not s.open_model
+    if s.scenario == "stress":
+        start = s.rate_rps if s.open_model else float(s.users or 1)
+        return StressController(StressConfig(start_level=start, growth=s.growth, max_level=s.max_level,
+                                             step_s=s.step_s, max_step_s=s.max_step_s,
+                                             max_duration_s=s.effective_max_duration_s,
+                                             error_rate_max=s.error_rate_max, refine_steps=s.refine_steps,
+                                             integer_levels=integer, steady=steady), _slos(s))
+    if s.scenario == "baseline":
+        phases = baseline_phases(s.level, s.ramp_s, s.hold_s)
+    elif s.scenario == "soak":
+        phases = soak_phases(s.level, s.ramp_s, s.soak_s)
+    else:
+        phases = spike_phases(s.level, s.spike_multiplier, s.spike_pre_s, s.spike_window_s, s.spike_post_s)
+    return FixedController(phases, integer_levels=integer, settle_s=s.settle_s)
+
+
+def _slos(s: LoadTestSettings):
+    from capplan.models.slo import parse_slos
+
+    return parse_slos(s.slos)
+
+
+def run_scenario(settings: LoadTestSettings, progress: Progress | None = None) -> RunOutcome:
+    """Run one scenario against ``settings.host`` and return where and how it went.
+
+    Raises :class:`LoadTestError` (exit 5) when the target is unreachable before the
+    test starts or the workers never connect; never for errors during the run (those
+    are recorded, and the SLO verdict decides).
+    """
+    if settings.role == "worker":
+        raise LoadTestError("run_scenario runs a master or a local test, role 'worker', "
+                            "use capplan.loadtest.worker.run_worker for workers")
+    check_reachable(settings.host)
+    return _Session(settings, progress).run()
+
+
+class _Shape(LoadTestShape):
+    """Thin Locust adapter: the session's controller decides, Locust spawns."""
+
+    def __init__(self, session: _Session) -> None:
+        super().__init__()
+        self._session = session
+
+    def tick(self) -> tuple[int, float] | None:
+        return self._session.tick()
+
+
+class _Session:
+    def __init__(self, settings: LoadTestSettings, progress: Progress | None) -> None:
+        self.s, self.progress = settings, progress
+        self.raw = _raw_file(settings, "master" if settings.workers else "local")
+        self.recorder = Recorder(self.raw)
+        self.distributed = settings.workers > 0
+        classes = user_classes(settings.locustfile, settings.path)
+        self.schedule: ArrivalSchedule | None = None
+        if settings.open_model and not self.distributed:
+            self.schedule = ArrivalSchedule(self.recorder.count_intended, settings.seed)
+            classes = [open_model_user(c, self.schedule) for c in classes]
+        self.env = Environment(user_classes=classes, host=settings.host, shape_class=_Shape(self))
+        self.env.events.request.add_listener(self.recorder.on_request)
+        self.controller = make_controller(settings)
+        self.windows: dict[int, StepWindow] = {}
+        self.steps: list[dict[str, Any]] = []
+        self.series, self.total = Series(), SecondBucket()
+        self.state = LoadState("init", -1, 0, math.nan)
+        self.states: dict[int, LoadState] = {}
+        self.finished = self.interrupted = False
+        self.late_samples = 0
+        self.me = psutil.Process()
+        self.target = _TargetMonitor(settings.target_pid)
+        self.workers: LocalWorkers | None = None
+        self.extra_notes: list[str] = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        s = self.s
+        self.writer = RunWriter(s.scenario, s.host, root=s.out_dir, parameters=s.parameters(), slos=s.slos,
+                                load_model="open" if s.open_model else "closed", flush_interval_s=2.0)
+        status = "failed"
+        previous = signal.getsignal(signal.SIGINT)
+        handler = gevent.signal_handler(signal.SIGINT, self._on_sigint)
+        try:
+            self._start_runner()
+            status = self._wait()
+        finally:
+            handler.cancel()
+            signal.signal(signal.SIGINT, previous)
+            outcome = self._finish(status)
+        return outcome
+
+    def _start_runner(self) -> None:
+        if self.distributed:
+            self.workers = LocalWorkers(self.s)
+            self.runner = self.env.create_master_runner(self.workers.bind_host, self.workers.port)
+            self.runner.register_message(SECONDS_MESSAGE, self._on_worker_seconds)
+            self.workers.start(self.runner)
+        else:
+            self.runner = self.env.create_local_runner()
+        now = time.time()
+        gevent.sleep(math.ceil(now) - now)  # rows line up with whole seconds
+        self.t0 = round(time.time())
+        self.next_s = self.t0
+        self.me.cpu_percent(None)
+        if self.schedule is not None:
+            self.schedule.start()
+        self.runner.start_shape()
+        self.flusher = gevent.spawn(self._flush_loop)
+
+    def _wait(self) -> str:
+        cap = self.t0 + self.s.effective_max_duration_s + 2.0
+        while not self.finished and self.runner.state != STATE_STOPPED:
+            if self.interrupted:
+                return "interrupted"
+            if time.time() > cap:
+                self.extra_notes.append("stopped at --max-duration")
+                break
+            gevent.sleep(0.2)
+        return "complete"
+
+    def _on_sigint(self) -> None:
+        self.interrupted = True
+
+    def _mark_stopping(self) -> None:
+        """From this second on rows are labelled ``stopping`` and belong to no step."""
+        self.finished = True
+        self.states[int(time.time())] = LoadState("stopping", -1, 0, math.nan)
+
+    def _finish(self, status: str) -> RunOutcome:
+        if not self.finished:
+            self._mark_stopping()
+        self.runner.stop()
+        if self.schedule is not None:
+            self.schedule.stop()
+        if self.workers is not None:
+            self.workers.collect_final(self.runner)
+        self.flusher.kill(block=True) if hasattr(self, "flusher") else None
+        self._flush(final=True)
+        if self.workers is not None:
+            self.workers.stop(self.runner)
+        self.runner.quit()
+        if self.raw is not None:
+            self.raw.close()
+        summary = build_summary(self.s, self.total, self.series, self.steps, self._extra())
+        verdict = build_verdict(self.s, self.steps, summary)
+        self.writer.finalize(status, verdict=verdict_json(verdict), summary=summary)
+        steps = tuple({k: v for k, v in s.items() if k != "sketch"} for s in self.steps)
+        return RunOutcome(self.writer.path, status, verdict, summary, steps, summary["totals"])
+
+    def _extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"notes": list(self.extra_notes)}
+        if isinstance(self.controller, StressController):
+            extra["notes"] += self.controller.notes
+            extra["stress"] = {"stop_reason": self.controller.stop_reason}
+        if self.late_samples:
+            extra["notes"].append(f"{self.late_samples} worker samples arrived late and were counted "
+                                  "in the next second")
+        return extra
+
+    # -- the shape adapter ------------------------------------------------------------
+    def tick(self) -> tuple[int, float] | None:
+        self._flush()
+        t = time.time() - self.t0
+        decision = self._decide(t)
+        while isinstance(decision, StepComplete):
+            self._complete_step(decision, t)
+            decision = self._decide(t)
+        if decision is None:
+            self._mark_stopping()
+            return None
+        self._enter(decision, t)
+        if self.s.open_model:
+            self._set_rate(decision.level)
+            pool = self.s.max_in_flight
+            return pool, float(pool)
+        return int(decision.level), float(decision.spawn_rate)
+
+    def _decide(self, t: float) -> LoadTarget | StepComplete | None:
+        series: list[float] = []
+        if isinstance(self.controller, StressController) and self.state.step in self.windows:
+            series = self.windows[self.state.step].throughput_from(self.controller.series_from_s)
+        return self.controller.decide(t, series)
+
+    def _enter(self, target: LoadTarget, t: float) -> None:
+        if target.step >= 0 and target.step not in self.windows:
+            steady_from = None
+            if isinstance(self.controller, FixedController):
+                phase = next(p for p in self.controller.phases if p.step == target.step)
+                steady_from = phase.start_s + self.controller.settle_s
+            self.windows[target.step] = StepWindow(target.step, target.stage, target.level, steady_from)
+        users = self.s.max_in_flight if self.s.open_model else int(target.level)
+        offered = target.level if self.s.open_model else math.nan
+        self.state = LoadState(target.stage, target.step, users, offered)
+        self.states[int(self.t0 + t)] = self.state
+
+    def _set_rate(self, rate_rps: float) -> None:
+        if self.schedule is not None:
+            self.schedule.rate_rps = rate_rps
+        elif self.workers is not None:
+            self.workers.set_rate(self.runner, rate_rps)
+
+    def _complete_step(self, done: StepComplete, t: float) -> None:
+        window = self.windows.pop(done.step, None) or StepWindow(done.step, done.stage, done.level, None)
+        row = window.finish(done.start_s, done.steady_start_s, done.end_s)
+        row["users"] = row["users"] if not self.s.open_model else self.s.max_in_flight
+        row["offered_rps"] = done.level if self.s.open_model else math.nan
+        self.steps.append(row)
+        self.writer.write_steps(self.steps)
+        if isinstance(self.controller, StressController):
+            observed = observed_from_sketch(window.merged.sketch, window.merged.requests, window.merged.errors)
+            self.controller.record(StepResult(done.step, done.level, row["throughput_rps"], observed), t)
+        if self.progress is not None:
+            self.progress.on_step(row)
+
+    # -- recording --------------------------------------------------------------------
+    def _flush_loop(self) -> None:
+        lag = MASTER_LAG_S if self.distributed else 0.0
+        while True:
+            now = time.time()
+            gevent.sleep(math.floor(now) + 1.05 - now)
+            self._flush(lag_s=lag)
+
+    def _flush(self, lag_s: float | None = None, final: bool = False) -> None:
+        lag = (MASTER_LAG_S if self.distributed else 0.0) if lag_s is None else lag_s
+        cutoff = int(time.time() - lag) if not final else int(math.ceil(time.time()))
+        buckets = self.recorder.take(None if final else cutoff)
+        if final and buckets:
+            cutoff = max(cutoff, max(buckets) + 1)
+        if self.next_s >= cutoff and not buckets:
+            return
+        cpu = self.me.cpu_percent(None)
+        target = self.target.sample()
+        rows = [self._row(sec, buckets.get(sec, SecondBucket()), cpu, target) for sec in range(self.next_s, cutoff)]
+        self.next_s = max(self.next_s, cutoff)
+        if rows:
+            self.writer.append_seconds(rows)
+            if self.progress is not None:
+                self.progress.on_second(rows[-1])
+
+    def _row(self, sec: int, bucket: SecondBucket, cpu: float, target: ProcessSample) -> dict[str, Any]:
+        bucket.gen_cpu_pct = cpu if math.isnan(bucket.gen_cpu_pct) else max(cpu, bucket.gen_cpu_pct)
+        state = self._state_at(sec)
+        row = second_row(sec - self.t0, sec, bucket, state, target)
+        row["ts"] = datetime.fromtimestamp(sec, tz=timezone.utc)
+        self.total.merge(bucket)
+        self.series.add(row)
+        window = self.windows.get(state.step)
+        if window is not None:
+            window.add(row, bucket)
+        return row
+
+    def _state_at(self, sec: int) -> LoadState:
+        keys = [k for k in self.states if k <= sec]
+        if not keys:
+            return LoadState("init", -1, 0, math.nan)
+        best = max(keys)
+        for k in [k for k in self.states if k < best]:
+            del self.states[k]  # keep the dict small: older states are never asked for again
+        return self.states[best]
+
+    def _on_worker_seconds(self, msg: Any, **_: Any) -> None:
+        for sec_text, wire in msg.data["seconds"].items():
+            sec = int(sec_text)
+            bucket = SecondBucket.from_wire(wire)
+            if sec < self.next_s:
+                self.late_samples += bucket.requests
+                sec = self.next_s
+            self.recorder.put(sec, bucket)
+        if self.workers is not None:
+            self.workers.note_report(msg.data)
+
+
+class _TargetMonitor:
+    """CPU % and RSS of the target process when its pid is known."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.proc: psutil.Process | None = None
+        if pid is not None:
+            try:
+                self.proc = psutil.Process(pid)
+                self.proc.cpu_percent(None)
+            except psutil.Error as exc:
+                raise LoadTestError(f"target process not found, --target-pid {pid} ({exc}), "
+                                    "pass the pid of the running service") from exc
+
+    def sample(self) -> ProcessSample:
+        if self.proc is None:
+            return ProcessSample()
+        try:
+            return ProcessSample(self.proc.cpu_percent(None), self.proc.memory_info().rss / 1e6)
+        except psutil.Error:
+            self.proc = None  # the target died: its figures are unknown from now on
+            return ProcessSample()
+
+
+def _raw_file(settings: LoadTestSettings, node: str):
+    """The audit file of raw latencies (float64 ms) when ``raw_dir`` is set."""
+    if settings.raw_dir is None:
+        return None
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    return open(settings.raw_dir / f"{node}-{os.getpid()}.f64", "wb")

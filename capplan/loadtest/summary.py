@@ -1,0 +1,168 @@
+"""Turn what a run recorded into its run.json ``summary`` and SLO ``verdict``.
+
+Verdict basis per scenario (documented in ``capplan loadtest --help``):
+
+- baseline: the hold step's steady window;
+- soak: the whole soak step;
+- spike: the post-spike step, and the service must have recovered;
+- stress: met when at least one step met every SLO (stress breaches them on purpose at
+  its top; the summary names the highest passing step and why the climb stopped).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from capplan.loadtest.recorder import SecondBucket, observed_from_sketch
+from capplan.loadtest.settings import LoadTestSettings, Verdict
+from capplan.models.drift import assess_drift, spike_recovery
+from capplan.models.slo import evaluate_slos, parse_slos
+
+GEN_CPU_LIMIT_PCT = 90.0
+"""Above this generator CPU a second is flagged: the load generator may be the bottleneck."""
+
+
+@dataclass
+class Series:
+    """The light per-second columns kept in memory for the end-of-run analysis."""
+
+    t_s: list[float] = field(default_factory=list)
+    p95_ms: list[float] = field(default_factory=list)
+    max_ms: list[float] = field(default_factory=list)
+    error_rate: list[float] = field(default_factory=list)
+    throughput_rps: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    gen_cpu_pct: list[float] = field(default_factory=list)
+    intended: list[int] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Keep the columns of one per-second row."""
+        self.t_s.append(row["t_s"])
+        self.p95_ms.append(row["latency_p95_ms"])
+        self.max_ms.append(row["latency_max_ms"])
+        self.error_rate.append(row["error_rate"] if row["requests"] else math.nan)
+        self.throughput_rps.append(row["throughput_rps"])
+        self.rss_mb.append(row["target_rss_mb"])
+        self.gen_cpu_pct.append(row["gen_cpu_pct"])
+        self.intended.append(row.get("intended", 0))
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN becomes None, numpy scalars become floats."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def totals(total: SecondBucket, series: Series) -> dict[str, float]:
+    """Whole-run figures: requests, errors, latency percentiles (ms), mean throughput."""
+    sk = total.sketch
+    duration = len(series.t_s)
+    out = {"requests": total.requests, "errors": total.errors,
+           "error_rate": total.errors / total.requests if total.requests else 0.0,
+           "duration_s": float(duration), "throughput_rps": total.requests / duration if duration else 0.0}
+    for key, value in observed_from_sketch(sk, total.requests, total.errors).items():
+        if key in ("p50", "p90", "p95", "p99", "p99.9", "max", "mean"):
+            out[f"latency_{key.replace('.', '')}_ms"] = value
+    return out
+
+
+def build_summary(settings: LoadTestSettings, total: SecondBucket, series: Series, steps: list[dict[str, Any]],
+                  extra: dict[str, Any]) -> dict[str, Any]:
+    """The scenario-specific run.json summary (JSON-safe)."""
+    hot = [t for t, c in zip(series.t_s, series.gen_cpu_pct) if not math.isnan(c) and c > GEN_CPU_LIMIT_PCT]
+    summary: dict[str, Any] = {
+        "totals": totals(total, series),
+        "errors_by_kind": dict(sorted(total.errors_by_kind.items())),
+        "generator_cpu_over_90pct_s": hot[:50], "generator_bottleneck": bool(hot),
+        "steps": [{k: v for k, v in s.items() if k != "sketch"} for s in steps],
+    }
+    if settings.open_model:
+        intended = sum(series.intended)
+        summary["open_model"] = {"intended_requests": intended, "completed_requests": total.requests,
+                                 "achieved_ratio": total.requests / intended if intended else math.nan,
+                                 "mean_gen_lag_ms": total.lag_ms_sum / total.sends if total.sends else math.nan}
+    summary.update(extra)
+    if settings.scenario == "spike":
+        summary["spike"] = _spike(settings, series)
+    if settings.scenario == "soak":
+        summary["soak"] = _soak(series, steps)
+    return _clean(summary)
+
+
+def _spike(settings: LoadTestSettings, series: Series) -> dict[str, Any]:
+    start = settings.spike_pre_s
+    rec = spike_recovery(series.t_s, series.p95_ms, series.error_rate, series.max_ms,
+                         (start, start + settings.spike_window_s), tolerance=settings.recovery_tolerance)
+    return {**asdict(rec), "recovered": rec.recovered, "multiplier": settings.spike_multiplier,
+            "window_s": [start, start + settings.spike_window_s]}
+
+
+def _soak(series: Series, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    soak = next((s for s in steps if s["stage"] == "soak"), None)
+    start = soak["steady_start_s"] if soak else 0.0
+    keep = [i for i, t in enumerate(series.t_s) if t >= start]
+    pick = (lambda col: [col[i] for i in keep])
+    drift = assess_drift(pick(series.t_s), pick(series.p95_ms), pick(series.error_rate), pick(series.rss_mb))
+    trends = {"p95": drift.p95, "error_rate": drift.error_rate, "rss": drift.rss}
+    return {"verdict": drift.verdict, "reasons": list(drift.reasons),
+            "trends": {k: (None if v is None else {**asdict(v), "slope_per_hour": v.slope_per_hour})
+                       for k, v in trends.items()}}
+
+
+def build_verdict(settings: LoadTestSettings, steps: list[dict[str, Any]], summary: dict[str, Any]) -> Verdict:
+    """The SLO verdict on the scenario's basis (module docstring)."""
+    slos = parse_slos(settings.slos)
+    if not slos:
+        return Verdict(None, (), "no SLO given")
+    if settings.scenario == "stress":
+        return _stress_verdict(slos, steps)
+    stage = {"baseline": "hold", "soak": "soak", "spike": "post"}[settings.scenario]
+    step = next((s for s in steps if s["stage"] == stage and s["requests"]), None)
+    if step is None:
+        return Verdict(False, (), f"no completed requests in the {stage} step (run cut short?)")
+    results = _results(slos, step)
+    met = all(r["met"] for r in results)
+    basis = f"{stage} step (steady from t={step['steady_start_s']:.0f}s)"
+    if settings.scenario == "spike" and not summary.get("spike", {}).get("recovered"):
+        met, basis = False, basis + "; the service did not recover after the spike"
+    return Verdict(met, tuple(results), basis)
+
+
+def _results(slos, step: dict[str, Any]) -> list[dict[str, Any]]:
+    observed = _observed(step)
+    return [{"slo": r.slo.text, "observed": _clean(r.observed), "met": r.met} for r in evaluate_slos(slos, observed)]
+
+
+def _observed(step: dict[str, Any]) -> dict[str, float]:
+    from capplan.models.sketch import LatencySketch
+
+    sketch = LatencySketch.from_bytes(step["sketch"])
+    return observed_from_sketch(sketch, step["requests"], step["errors"])
+
+
+def _stress_verdict(slos, steps: list[dict[str, Any]]) -> Verdict:
+    passing = [s for s in steps if s["requests"] and all(r["met"] for r in _results(slos, s))]
+    if not passing:
+        first = steps[0] if steps else None
+        results = tuple(_results(slos, first)) if first and first["requests"] else ()
+        return Verdict(False, results, "no stress step met every SLO (not even the lowest load)")
+    best = max(passing, key=lambda s: s["throughput_rps"])
+    return Verdict(True, tuple(_results(slos, best)),
+                   f"highest-throughput step meeting every SLO: step {best['step']} ({best['users']} users, "
+                   f"{best['throughput_rps']:.1f} req/s)")
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """run.json's ``verdict`` block."""
+    return json.loads(json.dumps(_clean({"slos_met": verdict.slos_met, "results": list(verdict.results),
+                                         "basis": verdict.basis})))
