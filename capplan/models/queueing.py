@@ -172,8 +172,8 @@ def _tail_integral(t: float, theta: float, shape: float, rate: float) -> float:
     if shape == 1.0:  # exponential service, θ > μ: μ·(e^{−μt} − e^{−θt})/(θ − μ)
         return rate * (math.exp(-rate * t) - math.exp(-theta * t)) / (theta - rate)
     from scipy.integrate import quad
-    from scipy.stats import gamma
 
-    value, _ = quad(lambda u: gamma.pdf(u, shape, scale=1.0 / rate) * math.exp(-theta * (t - u)), 0.0, t,
-                    limit=200)
+    log_norm = shape * math.log(rate) - math.lgamma(shape)  # gamma density, written out to spare scipy.stats
+    value, _ = quad(lambda u: math.exp(log_norm + (shape - 1.0) * math.log(u) - rate * u - theta * (t - u))
+                    if u > 0 else 0.0, 0.0, t, limit=200)
     return value

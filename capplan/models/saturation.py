@@ -37,7 +37,7 @@ from capplan.models.saturation_checks import (
 )
 from capplan.models.slo import Slo
 from capplan.models.steps import Measurements
-from capplan.models.usl import UslFit, UslModel
+from capplan.models.usl import UslFit, UslModel, t_quantile
 
 PLATEAU_FRACTION = 0.95
 """Steps within this fraction of the highest measured throughput form the plateau."""
@@ -186,13 +186,11 @@ def _latency_floor(m: Measurements) -> tuple[float, float]:
 
 def _max_throughput(m: Measurements, usl: UslFit) -> tuple[float, tuple[float, float], str, list[str]]:
     """The measured plateau when the test saturated the service or the USL misfits, else the USL peak."""
-    from scipy.stats import t as student_t
-
     n, x = np.asarray(m.concurrency, dtype=float), np.asarray(m.throughput_rps, dtype=float)
     top = x >= PLATEAU_FRACTION * np.max(x)
     plateau = float(np.mean(x[top]))
     if top.sum() >= 2:
-        half = float(student_t.ppf(0.975, top.sum() - 1) * np.std(x[top], ddof=1) / math.sqrt(top.sum()))
+        half = float(t_quantile(0.975, int(top.sum()) - 1) * np.std(x[top], ddof=1) / math.sqrt(top.sum()))
     else:
         half = usl.residual_std_error_rps if math.isfinite(usl.residual_std_error_rps) else 0.0
     measured = (plateau, (plateau - half, plateau + half), "measured plateau")

@@ -66,8 +66,6 @@ class UslFit:
 
         NaN bounds when the covariance is unknown (exactly three points).
         """
-        from scipy.stats import t as student_t
-
         if not self.covariance or self.n_points <= 3:
             return (math.nan, math.nan)
         base = np.array([self.sigma, self.kappa, self.lambda_rps])
@@ -79,7 +77,7 @@ class UslFit:
             down[i] = max(down[i] - step, 0.0)
             grad[i] = (_peak_of(up) - _peak_of(down)) / (up[i] - down[i])
         var = float(grad @ np.asarray(self.covariance) @ grad)
-        half = float(student_t.ppf(0.975, self.n_points - 3)) * math.sqrt(max(var, 0.0))
+        half = t_quantile(0.975, self.n_points - 3) * math.sqrt(max(var, 0.0))
         peak = self.peak_throughput_rps
         return (peak - half, peak + half)
 
@@ -185,6 +183,13 @@ class UslModel:
         return self.fit_.throughput_rps(concurrency)
 
 
+def t_quantile(p: float, df: int) -> float:
+    """Student-t quantile (scipy.special.stdtrit: lighter to import than scipy.stats)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, p))
+
+
 def fit_usl(concurrency: ArrayLike, throughput_rps: ArrayLike) -> UslFit:
     """Convenience: ``UslModel().fit(n, x).fit_``."""
     return UslModel().fit(concurrency, throughput_rps).fit_
@@ -278,8 +283,6 @@ def _jacobian(p: np.ndarray, n: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _summarise(p: np.ndarray, n: np.ndarray, x: np.ndarray, interval: str) -> UslFit:
     """Standard errors from s²(JᵀJ)⁻¹ and t-intervals (see :class:`UslModel` for ``interval``)."""
-    from scipy.stats import t as student_t
-
     resid = _residuals(p, n, x)
     df = n.size - 3
     warnings = []
@@ -292,8 +295,8 @@ def _summarise(p: np.ndarray, n: np.ndarray, x: np.ndarray, interval: str) -> Us
         jac = _jacobian(p, n, x)
         cov = s2 * np.linalg.pinv(jac.T @ jac)
         se = np.sqrt(np.abs(np.diag(cov)))
-        quantile = student_t.ppf(0.975, df) if interval == "t" else student_t.ppf(0.95, n.size - 1)
-        half = float(quantile) * se
+        quantile = t_quantile(0.975, df) if interval == "t" else t_quantile(0.95, n.size - 1)
+        half = quantile * se
     else:
         s2, se, half, cov = math.nan, np.full(3, math.nan), np.full(3, math.nan), None
         warnings.append("USL fit has no residual degrees of freedom: no standard errors; add load levels")

@@ -73,20 +73,31 @@ def read_measurements_csv(path: Path) -> Measurements:
 
 
 def read_run_steps(run_dir: Path) -> Measurements:
-    """The per-step table of one run directory (via :func:`capplan.store.runs.read_run`).
+    """The per-step table of one run directory.
 
-    An incomplete run is used with a warning; when it never wrote steps.parquet, the steps
-    are rebuilt from its per-second rows (:func:`steps_from_seconds`).
+    A finished run is read through :func:`capplan.store.runs.read_meta` plus only the
+    columns needed (steps.parquet, and ``step``/``gen_lag_ms`` of seconds.parquet): reading
+    the whole per-second series with its sketches costs over a second for a 24-hour run.
+    Anything else goes through :func:`capplan.store.runs.read_run`; an incomplete run is used
+    with a note, and when it never wrote steps.parquet its steps are rebuilt from the
+    per-second rows (:func:`steps_from_seconds`).
     """
+    from capplan.store.runs import read_meta
+
+    meta = read_meta(run_dir)
+    if meta.get("status") == "complete" and (run_dir / "steps.parquet").is_file() and (
+            run_dir / "seconds.parquet").is_file():
+        steps = _read_parquet(run_dir / "steps.parquet")
+        lag = _step_lag_ms(_read_parquet(run_dir / "seconds.parquet", ["step", "gen_lag_ms"]), steps)
+        if len(steps):
+            return _from_steps(steps, meta, run_dir, (), lag)
+    return _read_whole_run(run_dir)
+
+
+def _read_whole_run(run_dir: Path) -> Measurements:
     from capplan.store.runs import read_run
 
-    try:
-        run = read_run(run_dir)
-    except InputDataError:
-        raise
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputDataError(f"cannot read run directory, {str(run_dir)!r} ({exc}), "
-                             "pass a run written by `capplan loadtest`") from exc
+    run = read_run(run_dir)
     notes = [] if run.complete else [f"run {run_dir.name} is {run.status}: using the steps it finished"]
     steps = run.steps
     if len(steps) == 0 and len(run.seconds):
@@ -95,8 +106,21 @@ def read_run_steps(run_dir: Path) -> Measurements:
     if len(steps) == 0:
         raise InputDataError(f"run has no measured steps, {str(run_dir)!r} (status {run.status}), "
                              "run a stress test long enough to finish at least three steps")
-    lag = _step_lag_ms(run.seconds, steps)
-    return _from_steps(steps, run.meta, run_dir, tuple(notes), lag)
+    return _from_steps(steps, run.meta, run_dir, tuple(notes), _step_lag_ms(run.seconds, steps))
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read (some columns of) a Parquet file; corrupt files are an input error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        wanted = None if columns is None else [c for c in columns if c in schema.names]
+        return pq.read_table(path, columns=wanted).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        raise InputDataError(f"run file is not valid Parquet, {str(path)!r} ({exc.__class__.__name__}), "
+                             "re-run the test or restore the file") from exc
 
 
 def _from_steps(steps: pd.DataFrame, meta: dict, run_dir: Path, notes: tuple[str, ...],
