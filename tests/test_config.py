@@ -151,3 +151,45 @@ def test_weekly_growth_compounds_to_a_monthly_fraction():
 def test_absolute_growth_is_per_day():
     assert parse_growth("70GB/week").per_day == pytest.approx(10.0)
     assert parse_growth("70GB/week").unit == "GB"
+
+
+def test_one_day_and_span_events_are_temporary_and_start_alone_is_a_lasting_step(tmp_path):
+    text = MINIMAL + ('[[demand.events]]\nname = "bf"\ndate = 2027-11-26\nmultiplier = 2.0\n'
+                      '[[demand.events]]\nname = "launch"\nstart = 2027-03-01\nmultiplier = 1.5\n')
+    bf, launch = load_config(_write(tmp_path, text)).demand.events
+    assert not bf.is_permanent and bf.last_day == bf.first_day
+    assert launch.is_permanent and launch.last_day is None
+
+
+def test_event_with_end_before_start_is_rejected(tmp_path):
+    text = MINIMAL + '[[demand.events]]\nname = "x"\nstart = 2027-03-10\nend = 2027-03-01\nmultiplier = 2.0\n'
+    assert "ends before it starts" in _error(tmp_path, text)
+
+
+def test_event_with_date_and_start_is_rejected(tmp_path):
+    text = MINIMAL + '[[demand.events]]\nname = "x"\ndate = 2027-03-10\nstart = 2027-03-01\nmultiplier = 2.0\n'
+    assert _error(tmp_path, text).startswith("capplan.toml: demand.events[0] event 'x' needs either date")
+
+
+def test_what_if_growth_must_be_a_percentage(tmp_path):
+    assert "percentage growth" in _error(tmp_path, MINIMAL.replace('"10%/month"', '"10rps/month"'))
+
+
+def test_every_config_field_is_documented_in_the_sample_capplan_toml():
+    """Docs checked by tests: each field of every section appears (set or commented) in capplan.toml."""
+    from pydantic import BaseModel
+
+    from capplan.config import CapplanConfig
+    from capplan.config import _model_in as model_in
+
+    text = SAMPLE.read_text(encoding="utf-8")
+    missing, todo = [], [CapplanConfig]
+    while todo:
+        model = todo.pop()
+        for name, field in model.model_fields.items():
+            if not re.search(rf"(^|[\s#\[.]){re.escape(name)}\b", text, re.MULTILINE):
+                missing.append(f"{model.__name__}.{name}")
+            inner = model_in(field.annotation)
+            if inner is not None and issubclass(inner, BaseModel):
+                todo.append(inner)
+    assert missing == []

@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, PrivateAttr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, PrivateAttr, model_validator
 
 from capplan.config.units import Duration, Growth, parse_duration, parse_growth
 from capplan.errors import ConfigError
@@ -28,21 +28,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _slo_texts(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f'must be a list of SLO strings, got {value!r}, write e.g. ["p95<300ms", "error_rate<0.5%"]')
+def _slo_texts(value: tuple[str, ...]) -> tuple[str, ...]:
     try:
         parse_slos(value)
     except ConfigError as exc:
         raise ValueError(str(exc)) from exc
-    return tuple(value)
+    return value
 
 
 class ServiceConfig(_Section):
     """``[service]``: what is planned for and the objectives it must meet."""
 
     name: str = "service"
-    slos: Annotated[tuple[str, ...], PlainValidator(_slo_texts)] = ("p95<300ms", "error_rate<0.5%")
+    slos: Annotated[tuple[str, ...], AfterValidator(_slo_texts)] = ("p95<300ms", "error_rate<0.5%")
 
     @property
     def objectives(self) -> tuple[Slo, ...]:

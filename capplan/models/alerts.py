@@ -8,7 +8,7 @@ Triggers (each with its rationale):
 * CPU utilisation     ``T × cpu_ms_per_request / 1000 / vcpus`` (CPU proportional to load);
 * p95 latency         ``u_trigger × SLO threshold`` — latency turns up sharply past the
   knee, so crossing this fraction of the objective is an early warning;
-* forecast            ``predict_linear`` of per-instance req/s over the lead time > S.
+* forecast            ``predict_linear`` of per-instance req/s, one lead time ahead, > T.
 
 SLO burn-rate alerts follow the SRE workbook, ch. 5 "Alerting on SLOs", table 5-8
 (multiwindow, multi-burn-rate): page when the burn rate exceeds 14.4 over 1 h and 5 m or
