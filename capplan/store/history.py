@@ -214,7 +214,7 @@ def _parse_times(column: pd.Series, label: str) -> pd.Series:
     offsets = text.str.extract(_TZ_SUFFIX)[0].dropna().unique()
     if len(offsets) == 1 and offsets[0] not in ("Z", "+00:00", "+0000"):
         # One fixed offset: keep the local wall-clock time, so daily peaks follow the local day.
-        parsed = parsed.dt.tz_convert(pd.Timedelta(0)).dt.tz_localize(None) + _offset(offsets[0])
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None) + _offset(offsets[0])
         return parsed
     return parsed.dt.tz_localize(None)
 
