@@ -124,8 +124,11 @@ def _fold(series: pd.Series, forecaster: PointForecaster, origin: int, horizon_d
     train = series.iloc[:origin]
     actual = series.iloc[origin:origin + horizon_days].to_numpy(dtype=float)
     filled = train.interpolate(limit_direction="both").to_numpy(dtype=float)
-    scale = seasonal_naive_scale(filled) or float(np.mean(np.abs(filled))) or 1.0
-    floor = 0.01 * max(float(np.nanmean(np.abs(filled))), 1e-9)
+    level = max(float(np.mean(np.abs(filled))), 1e-9)
+    scale = seasonal_naive_scale(filled)
+    # A perfectly periodic training window leaves MASE undefined: fall back to the mean level.
+    scale = scale if scale > 1e-9 * level else level
+    floor = 0.01 * level
     predicted = np.asarray(forecaster(train, horizon_days), dtype=float)[: len(actual)]
     return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
 

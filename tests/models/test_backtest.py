@@ -1,0 +1,92 @@
+"""Rolling-origin backtest and split-conformal calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capplan.models.backtest import backtest, rolling_origins
+from capplan.models.baselines import seasonal_naive
+from capplan.models.conformal import calibrate, scaled_errors
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(30, 3000), st.integers(1, 400), st.integers(1, 12), st.integers(7, 400))
+def test_rolling_origins_leave_enough_training_and_end_at_the_series_end(n, horizon, folds, min_train):
+    origins = rolling_origins(n, horizon, folds, min_train)
+    assert len(origins) <= folds
+    assert all(o >= min_train for o in origins)
+    assert origins == sorted(set(origins))
+    if origins:
+        assert origins[-1] == n - horizon
+    else:
+        assert n - horizon < min_train
+
+
+def _weekly_series(days=200, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    values = 100 + 20 * np.sin(2 * np.pi * t / 7) + rng.normal(0, noise, days)
+    return pd.Series(values, index=pd.date_range("2024-01-01", periods=days, freq="D"))
+
+
+def test_a_perfect_seasonal_forecast_scores_zero_error():
+    series = _weekly_series()
+    naive = {"seasonal_naive": lambda train, h: seasonal_naive(train.to_numpy(), h)}
+    result = backtest(series, naive, 28, rolling_origins(len(series), 28, 4, 60))
+    score = result.score("seasonal_naive")
+    assert score.mase == pytest.approx(0.0, abs=1e-9)
+    assert score.mape_pct == pytest.approx(0.0, abs=1e-9)
+    assert score.points == 4 * 28
+
+
+def test_the_winner_is_the_model_with_the_lowest_mase():
+    series = _weekly_series(noise=2.0)
+    models = {
+        "seasonal_naive": lambda train, h: seasonal_naive(train.to_numpy(), h),
+        "flat": lambda train, h: np.full(h, float(train.mean())),
+    }
+    result = backtest(series, models, 14, rolling_origins(len(series), 14, 5, 60))
+    assert result.winner == "seasonal_naive"
+    assert result.score("flat").mase > result.score("seasonal_naive").mase
+
+
+def test_threads_do_not_change_the_result():
+    series = _weekly_series(noise=3.0, seed=4)
+    models = {"seasonal_naive": lambda train, h: seasonal_naive(train.to_numpy(), h)}
+    origins = rolling_origins(len(series), 14, 5, 60)
+    one = backtest(series, models, 14, origins, threads=1).scores
+    many = backtest(series, models, 14, origins, threads=3).scores
+    assert one == many
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.5, 0.95), st.integers(0, 10_000))
+def test_conformal_interval_covers_fresh_exchangeable_errors_at_the_nominal_rate(interval, seed):
+    rng = np.random.default_rng(seed)
+    calibration = calibrate(rng.standard_t(4, 3000) * 0.1, rng.integers(1, 90, 3000), interval)
+    yhat = np.full(20_000, 100.0)
+    actual = yhat * (1 + rng.standard_t(4, 20_000) * 0.1)
+    low, high = calibration.bounds(yhat, rng.integers(1, 90, 20_000), floor=1.0)
+    coverage = np.mean((actual >= low) & (actual <= high))
+    assert abs(coverage - interval) < 0.04
+
+
+def test_conformal_interval_widens_with_the_horizon_beyond_the_calibrated_range():
+    rng = np.random.default_rng(1)
+    calibration = calibrate(rng.normal(0, 0.1, 900), np.tile(np.arange(1, 91), 10), 0.8)
+    low, high = calibration.bounds(np.full(3, 100.0), np.array([60, 180, 360]), floor=1.0)
+    assert high[0] < high[1] < high[2]
+    assert low[0] > low[1] > low[2]
+
+
+def test_scaled_errors_are_relative_to_the_forecast_with_a_floor():
+    assert scaled_errors(np.array([110.0, 5.0]), np.array([100.0, 0.0]), floor=1.0).tolist() == [0.1, 5.0]
+
+
+def test_calibration_refuses_an_interval_outside_zero_one():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        calibrate(np.zeros(10), np.ones(10), 1.2)
