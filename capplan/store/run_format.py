@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from capplan.errors import InputDataError
+from capplan.models.sketch import LatencySketch
 
 SCHEMA_VERSION = 1
 RUN_JSON = "run.json"
@@ -234,8 +235,8 @@ def _as_bytes(value: Any, name: str) -> bytes | None:
         return None
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    if hasattr(value, "to_bytes") and callable(value.to_bytes):
-        return value.to_bytes()  # a LatencySketch
+    if isinstance(value, LatencySketch):
+        return value.to_bytes()
     raise TypeError(f"{name} must hold bytes, got {type(value).__name__}")
 
 

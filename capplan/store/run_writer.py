@@ -1,14 +1,16 @@
 """Write a run directory while a load test runs: run.json, per-second parts, steps, finalize.
 
-Crash safety: every file is written to a temp name and renamed into place, per-second
-rows are flushed to ``seconds/part-NNNNN.parquet`` at least every ``flush_interval_s``
-(5 s by default, checked on every append), and run.json names the writer's pid, host and
-process start time so a reader can tell a live run from one whose writer was killed.
+Crash safety: every file is written to a temp name and renamed into place; a buffered
+per-second row reaches ``seconds/part-NNNNN.parquet`` within ``flush_interval_s`` (5 s by
+default) — checked on every append and by a small background thread, so it also holds
+when appends stall; run.json names the writer's pid, host and process start time so a
+reader can tell a live run from one whose writer was killed.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -66,10 +68,13 @@ class RunWriter:
         self.run_id = self.path.name
         self.flush_interval_s = flush_interval_s
         self._buffer: list[pd.DataFrame] = []
+        self._oldest_buffered: float | None = None
         self._part_index = 0
         self._rows_flushed = 0
-        self._last_flush = time.monotonic()
         self._finalized = False
+        self._lock = threading.RLock()
+        self._stop_autoflush = threading.Event()
+        self._autoflush: threading.Thread | None = None
         self.meta: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION, "run_id": self.run_id, "scenario": scenario,
             "host": strip_secrets(host), "load_model": load_model,
@@ -94,24 +99,47 @@ class RunWriter:
             computed = pd.Timestamp(self.started_at) + pd.to_timedelta(frame["t_s"].astype(float), unit="s")
             frame["ts"] = frame["ts"].fillna(computed) if "ts" in frame.columns else computed
         to_table(frame, SECOND_COLUMNS)  # fail now, on the caller's rows, not at flush time
-        self._buffer.append(frame)
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
-            self.flush()
+        with self._lock:
+            self._buffer.append(frame)
+            if self._oldest_buffered is None:
+                self._oldest_buffered = time.monotonic()
+            self._flush_if_due()
+        if self._autoflush is None:
+            self._autoflush = threading.Thread(target=self._autoflush_loop, name="run-autoflush", daemon=True)
+            self._autoflush.start()
 
     def flush(self) -> None:
         """Write the buffered rows as the next part file and refresh run.json."""
-        self._last_flush = time.monotonic()
-        if not self._buffer:
-            return
-        frame = pd.concat(self._buffer, ignore_index=True) if len(self._buffer) > 1 else self._buffer[0]
-        parts_dir = self.path / SECONDS_PARTS_DIR
-        parts_dir.mkdir(exist_ok=True)
-        write_parquet_atomic(parts_dir / f"part-{self._part_index:05d}.parquet", to_table(frame, SECOND_COLUMNS))
-        self._part_index += 1
-        self._rows_flushed += len(frame)
-        self._buffer = []
-        self.meta["seconds_rows"] = self._rows_flushed
-        self._write_meta()
+        with self._lock:
+            if not self._buffer:
+                return
+            frame = pd.concat(self._buffer, ignore_index=True) if len(self._buffer) > 1 else self._buffer[0]
+            parts_dir = self.path / SECONDS_PARTS_DIR
+            parts_dir.mkdir(exist_ok=True)
+            table = to_table(frame, SECOND_COLUMNS)
+            write_parquet_atomic(parts_dir / f"part-{self._part_index:05d}.parquet", table)
+            self._part_index += 1
+            self._rows_flushed += len(frame)
+            self._buffer, self._oldest_buffered = [], None
+            self.meta["seconds_rows"] = self._rows_flushed
+            self._write_meta()
+
+    def _flush_if_due(self) -> None:
+        # Flush a little early so the oldest row never waits longer than flush_interval_s.
+        margin_s = min(0.5, self.flush_interval_s / 2)
+        oldest = self._oldest_buffered
+        if oldest is not None and time.monotonic() - oldest >= self.flush_interval_s - margin_s:
+            self.flush()
+
+    def _autoflush_loop(self) -> None:
+        period_s = min(0.25, self.flush_interval_s / 4)
+        while not self._stop_autoflush.wait(period_s):
+            try:
+                with self._lock:
+                    if not self._finalized:
+                        self._flush_if_due()
+            except Exception:  # noqa: BLE001 - the next append or finalize reports it
+                return
 
     def write_steps(self, steps: pd.DataFrame | Iterable[Mapping[str, Any]]) -> None:
         """Replace steps.parquet with ``steps`` (one row per load level, architecture.md columns)."""
@@ -122,9 +150,10 @@ class RunWriter:
     def update(self, **fields: Any) -> None:
         """Merge extra run.json fields (e.g. ``summary`` so far) and rewrite run.json."""
         self._check_open("update")
-        for key, value in fields.items():
-            self.meta[key] = strip_secrets(value) if key == "parameters" else value
-        self._write_meta()
+        with self._lock:
+            for key, value in fields.items():
+                self.meta[key] = strip_secrets(value) if key == "parameters" else value
+            self._write_meta()
 
     def finalize(self, status: str = "complete", verdict: Mapping[str, Any] | None = None,
                  summary: Mapping[str, Any] | None = None) -> Path:
@@ -135,6 +164,9 @@ class RunWriter:
         if status not in STATUSES or status == "running":
             raise ConfigError(f"run final status is unknown, {status!r}: use complete, interrupted or failed")
         self._check_open("finalize")
+        self._stop_autoflush.set()
+        if self._autoflush is not None and self._autoflush is not threading.current_thread():
+            self._autoflush.join(timeout=5)
         self.flush()
         merged = merge_parts(self.path)
         write_parquet_atomic(self.path / SECONDS_FILE, to_table(merged.frame, SECOND_COLUMNS))
@@ -160,8 +192,9 @@ class RunWriter:
         return self._finalized
 
     def _write_meta(self) -> None:
-        self.meta["updated_at"] = iso_utc(utc_now())
-        write_json_atomic(self.path / RUN_JSON, self.meta)
+        with self._lock:
+            self.meta["updated_at"] = iso_utc(utc_now())
+            write_json_atomic(self.path / RUN_JSON, self.meta)
 
     def _check_open(self, what: str) -> None:
         if self._finalized:
