@@ -4,7 +4,8 @@
 call it too). It resolves, in order:
 
 1. per-instance capacity — ``[capacity] per_instance_rps`` (safe = × target_utilization)
-   or load-test runs through :func:`capplan.models.saturation.estimate_saturation`;
+   or load-test runs through :func:`capplan.models.saturation.estimate_saturation`
+   (whose CPU service demand enables the CPU trigger when ``cpu_ms_per_request`` is unset);
 2. daily demand at P50 and P90 (peak req/s) — a history forecast with
    :class:`capplan.models.forecast.DemandForecaster`, or what-if compounding growth from
    ``from_rate``; ``[[demand.events]]`` multiply the days they cover;
@@ -17,6 +18,7 @@ Everything with I/O (reading runs, histories) happens here; the maths is in ``mo
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +80,8 @@ def build_plan(config: CapplanConfig, today: dt.date | None = None) -> PlanRepor
                        config.pricing.reserved_1y_discount, config.pricing.reserved_3y_discount,
                        config.pricing.spot_discount)
     resources = tuple(resolve_resource(config, r, demand.ds) for r in config.resources)
-    triggers = scaling_triggers(capacity, fleet, config.service.objectives,
-                                config.capacity.cpu_ms_per_request, price.vcpus)
+    triggers = scaling_triggers(capacity, fleet, config.service.objectives, capacity.cpu_ms_per_request,
+                                price.vcpus)
     words = recommendations(plan) + tuple(describe_resource(r, demand.ds[0]) for r in resources)
     return PlanReport(config.service.name, source, plan, project_costs(plan, sheet), resources, triggers,
                       words, tuple(warnings) + tuple(demand_warnings))
@@ -101,7 +103,7 @@ def resolve_capacity(config: CapplanConfig) -> tuple[InstanceCapacity, list[str]
     cap = config.capacity
     if cap.per_instance_rps is not None:
         return InstanceCapacity(cap.per_instance_rps, cap.per_instance_rps * cap.target_utilization,
-                                "capplan.toml [capacity] per_instance_rps"), []
+                                "capplan.toml [capacity] per_instance_rps", cap.cpu_ms_per_request), []
     try:
         from capplan.models.saturation import estimate_saturation
         from capplan.store.measurements import load_measurements
@@ -110,8 +112,11 @@ def resolve_capacity(config: CapplanConfig) -> tuple[InstanceCapacity, list[str]
                           "set [capacity] per_instance_rps instead") from exc
     paths = [config.resolve(p) for p in cap.runs]
     estimate = estimate_saturation(load_measurements(paths), config.service.objectives, cap.target_utilization)
+    cpu_ms = cap.cpu_ms_per_request
+    if cpu_ms is None and math.isfinite(estimate.service_demand_cpu_ms) and estimate.service_demand_cpu_ms > 0:
+        cpu_ms = float(estimate.service_demand_cpu_ms)  # utilisation law D = U / X from the runs
     capacity = InstanceCapacity(float(estimate.max_throughput_rps), float(estimate.safe_throughput_rps),
-                                f"{len(paths)} load-test run(s)")
+                                f"{len(paths)} load-test run(s)", cpu_ms)
     return capacity, list(estimate.warnings)
 
 

@@ -123,3 +123,24 @@ def test_history_forecast_feeds_the_plan_with_p90_above_p50(tmp_path):
     assert np.all(demand.p90_rps >= demand.p50_rps)
     assert report.plan.needed_p90[-7:].max() >= report.plan.needed_p90[:7].min()
     assert report.demand_source.startswith("prophet forecast of traffic.csv")
+
+
+def test_run_directory_cpu_demand_enables_the_cpu_trigger(tmp_path):
+    """Steps whose target CPU is 0.5 % per req/s: utilisation law D = U / X = 10 × 0.5 = 5 ms CPU per
+    request; the CPU trigger is then T × 5 ms ÷ 1000 ÷ 2 vCPUs with T = 0.8 × safe req/s."""
+    from capplan.store.run_writer import RunWriter
+
+    x = [100.0, 195.0, 370.0, 480.0, 500.0, 500.0]
+    latency = [10.0, 10.3, 10.8, 16.7, 32.0, 64.0]
+    steps = pd.DataFrame({"step": range(6), "stage": "stress", "users": [1, 2, 4, 8, 16, 32], "throughput_rps": x,
+                          "latency_mean_ms": latency, "latency_p95_ms": [3 * v for v in latency], "error_rate": 0.0,
+                          "target_cpu_pct": [0.5 * v for v in x], "requests": [int(20 * v) for v in x],
+                          "duration_s": 20.0})
+    writer = RunWriter("stress", "http://127.0.0.1:1", root=tmp_path / "runs", slos=["p95<300ms"])
+    writer.write_steps(steps)
+    writer.finalize()
+    report = build_plan(_config(tmp_path, capacity={"per_instance_rps": None, "runs": [str(writer.path)],
+                                                    "cpu_ms_per_request": None}))
+    assert report.plan.capacity.cpu_ms_per_request == pytest.approx(5.0)
+    cpu = next(t for t in report.triggers if t.name == "cpu_utilization")
+    assert cpu.threshold == pytest.approx(0.8 * report.plan.capacity.safe_rps * 5.0 / 1000 / 2)

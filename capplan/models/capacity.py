@@ -60,11 +60,15 @@ class Redundancy:
 
 @dataclass(frozen=True)
 class InstanceCapacity:
-    """What one instance takes: ``max_rps`` (sustainable maximum) and ``safe_rps`` (plan at), req/s."""
+    """What one instance takes: ``max_rps`` (sustainable maximum) and ``safe_rps`` (plan at), req/s.
+
+    ``cpu_ms_per_request`` is the CPU service demand (core-milliseconds per request) when known.
+    """
 
     max_rps: float
     safe_rps: float
     source: str = "config"
+    cpu_ms_per_request: float | None = None
 
 
 @dataclass(frozen=True)
