@@ -110,6 +110,9 @@ class DemandForecaster:
         ``unit``, ``peak_rps_per_unit``, ``name`` and ``warnings``.
         """
         daily = _trim(history.daily)
+        if (daily < 0).any():
+            raise InputDataError(f"forecast history {history.name} holds a negative value, {float(daily.min()):g}: "
+                                 "traffic cannot be negative, fix the series")
         observed = int(daily.notna().sum())
         if observed < MIN_HISTORY_DAYS:
             raise InputDataError(
