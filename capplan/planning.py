@@ -69,22 +69,54 @@ class PlanReport:
         return self.plan.demand.ds[0]
 
 
+@dataclass(frozen=True)
+class TriggerSet:
+    """What alert rules need, without any demand forecast: capacity, fleet and triggers."""
+
+    capacity: InstanceCapacity
+    fleet: FleetSpec
+    triggers: tuple[ScalingTrigger, ...]
+    warnings: tuple[str, ...]
+
+
+def build_triggers(config: CapplanConfig) -> TriggerSet:
+    """Per-instance capacity, the fleet and its scaling triggers (no forecast is fitted)."""
+    capacity, warnings = resolve_capacity(config)
+    fleet = fleet_spec(config)
+    triggers = scaling_triggers(capacity, fleet, config.service.objectives, capacity.cpu_ms_per_request,
+                                config.instance_price.vcpus)
+    return TriggerSet(capacity, fleet, triggers, tuple(warnings))
+
+
 def build_plan(config: CapplanConfig, today: dt.date | None = None) -> PlanReport:
     """Plan the service described by ``config``; ``today`` is the default start of what-if demand."""
-    capacity, warnings = resolve_capacity(config)
+    base = build_triggers(config)
+    capacity, fleet, triggers, warnings = base.capacity, base.fleet, base.triggers, base.warnings
     demand, source, demand_warnings = resolve_demand(config, today or dt.date.today())
-    fleet = fleet_spec(config)
     plan = plan_capacity(demand, capacity, fleet)
     price = config.instance_price
     sheet = PriceSheet(config.pricing.currency, price.hourly, config.pricing.hours_per_month,
                        config.pricing.reserved_1y_discount, config.pricing.reserved_3y_discount,
                        config.pricing.spot_discount)
     resources = tuple(resolve_resource(config, r, demand.ds) for r in config.resources)
-    triggers = scaling_triggers(capacity, fleet, config.service.objectives, capacity.cpu_ms_per_request,
-                                price.vcpus)
     words = recommendations(plan) + tuple(describe_resource(r, demand.ds[0]) for r in resources)
     return PlanReport(config.service.name, source, plan, project_costs(plan, sheet), resources, triggers,
-                      words, tuple(warnings) + tuple(demand_warnings))
+                      words, warnings + tuple(demand_warnings))
+
+
+def unavoidable_breach(report: PlanReport) -> str | None:
+    """Why the SLO breaks before capacity ordered today can serve, or None.
+
+    True when P90 demand exceeds today's fleet's maximum capacity earlier than the first
+    day plus the lead time: no order placed now arrives in time.
+    """
+    runway, fleet = report.plan.runway, report.plan.fleet
+    ready = report.as_of + np.timedelta64(math.ceil(fleet.lead_time_days), "D")
+    if runway.breach_date is None or runway.breach_date >= ready:
+        return None
+    return (f"the current fleet breaks its SLO before new capacity can arrive, P90 demand exceeds "
+            f"{runway.max_capacity_rps:,.0f} req/s on {runway.breach_date} but {fleet.lead_time_days:g}-day lead "
+            f"time means {ready} at the earliest, add instances now (expedite) or shed load")
 
 
 def fleet_spec(config: CapplanConfig) -> FleetSpec:

@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 
 from capplan.config import load_config
-from capplan.errors import ConfigError
-from capplan.planning import PlanReport, budget_rows, build_plan, plan_as_dict
+from capplan.errors import ConfigError, SloBreached
+from capplan.planning import PlanReport, budget_rows, build_plan, build_triggers, plan_as_dict, unavoidable_breach
 
 _COLUMNS = (
     ("month", "month", "{}"), ("p50_peak_rps", "P50 rps", "{:,.0f}"), ("p90_peak_rps", "P90 rps", "{:,.0f}"),
@@ -31,7 +31,10 @@ def register(app: typer.Typer) -> None:
         as_csv: bool = typer.Option(False, "--csv", help="Print the month-by-month budget table as CSV."),
         months: int = typer.Option(None, "--months", help="Months to show: 6, 12 or 24 (default: [report] months)."),
     ) -> None:
-        """Instances needed over the horizon, scaling triggers, order-by dates and cost by month."""
+        """Instances needed over the horizon, scaling triggers, order-by dates and cost by month.
+
+        Exits 1 when the current fleet's SLO breaks sooner than capacity ordered today can arrive.
+        """
         if as_json and as_csv:
             raise ConfigError("--json and --csv both given, --json --csv, choose one output format")
         if months is not None and months not in (6, 12, 24):
@@ -45,6 +48,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(render_csv(report, shown), nl=False)
         else:
             typer.echo(render_text(report, shown))
+        breach = unavoidable_breach(report)
+        if breach is not None:
+            raise SloBreached(breach)
 
     @app.command("rules")
     def rules_command(
@@ -55,7 +61,7 @@ def register(app: typer.Typer) -> None:
         from capplan.store.rules import dump_rules, rule_groups, write_rules
 
         cfg = load_config(config)
-        groups = rule_groups(cfg, build_plan(cfg))
+        groups = rule_groups(cfg, build_triggers(cfg))
         if out is None:
             typer.echo(dump_rules(groups), nl=False)
             return

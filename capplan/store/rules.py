@@ -1,7 +1,7 @@
 """Build and write the Prometheus rule file for ``capplan rules``.
 
 :func:`rule_groups` assembles the pure rule builders of :mod:`capplan.models.alerts`
-from a config and its plan; :func:`write_rules` writes YAML atomically (temp file in the
+from a config and its triggers (:func:`capplan.planning.build_triggers`, no forecast); :func:`write_rules` writes YAML atomically (temp file in the
 same directory, then ``os.replace``), so a failure never leaves half a rule file.
 """
 
@@ -24,7 +24,7 @@ from capplan.models.alerts import (
     rule_groups_as_dict,
     threshold_rules,
 )
-from capplan.planning import PlanReport
+from capplan.planning import TriggerSet
 
 
 def metric_names(config: CapplanConfig) -> MetricNames:
@@ -36,18 +36,17 @@ def metric_names(config: CapplanConfig) -> MetricNames:
                        forecast_window_s=a.forecast_window.seconds)
 
 
-def rule_groups(config: CapplanConfig, report: PlanReport) -> tuple[RuleGroup, ...]:
+def rule_groups(config: CapplanConfig, base: TriggerSet) -> tuple[RuleGroup, ...]:
     """Capacity (threshold + forecast) and SLO burn-rate rule groups for one service."""
     names = metric_names(config)
-    plan = report.plan
     watches = tuple(
         ResourceWatch(r.name, r.metric, r.unit, r.trigger * r.limit, r.limit,
                       (r.lead_time or config.fleet.lead_time).seconds)
         for r in config.resources if r.metric
     )
     service = config.service.name
-    capacity = threshold_rules(report.triggers, names, config.instance_price.vcpus)
-    capacity += forecast_rules(plan.capacity, plan.fleet, names, watches)
+    capacity = threshold_rules(base.triggers, names, config.instance_price.vcpus)
+    capacity += forecast_rules(base.capacity, base.fleet, names, watches)
     return (
         RuleGroup(f"{service}-capacity", 60.0, capacity),
         RuleGroup(f"{service}-slo-burn-rate", 60.0, burn_rate_rules(config.service.objectives, names)),

@@ -83,3 +83,15 @@ def test_plan_with_wrong_unit_exits_2_naming_the_field(tmp_path):
 def test_plan_with_missing_config_exits_2(tmp_path):
     result = runner.invoke(app, ["plan", "--config", str(tmp_path / "absent.toml")])
     assert result.exit_code == 2 and "config file not found" in result.output
+
+
+def test_plan_exits_1_when_the_slo_breaks_within_the_lead_time(tmp_path):
+    """Fleet 6, N+1 → 5 usable × 250 = 1,250 req/s max; demand 1,300 req/s from day 1 breaks it on
+    2027-01-01, while a 14-day lead time delivers on 2027-01-15 at the earliest."""
+    text = CONFIG.replace("from_rate = 1000", "from_rate = 1300")
+    result = runner.invoke(app, ["plan", "--config", _config(tmp_path, text), "--months", "6"])
+    assert result.exit_code == 1
+    assert "2027-01" in result.output  # the plan is still printed
+    assert result.output.splitlines()[-1].startswith(
+        "Error: the current fleet breaks its SLO before new capacity can arrive, P90 demand exceeds 1,250 req/s "
+        "on 2027-01-01")
