@@ -407,8 +407,12 @@ def run_target(settings: TargetSettings, on_ready: Callable[[str], None] | None 
     ``on_ready(url)`` is called once the socket accepts connections. With
     ``parent_pid`` the server also stops when that process is no longer its parent.
     """
+    previous = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)  # lets the timer thread take the GIL promptly under load
-    asyncio.run(_serve(settings, on_ready, parent_pid))
+    try:
+        asyncio.run(_serve(settings, on_ready, parent_pid))
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class RunningTarget:
