@@ -145,6 +145,34 @@ def test_promtool_unit_tests_show_triggers_firing_and_staying_quiet(tmp_path):
     assert "SUCCESS" in result.stdout
 
 
+def _ramp(hours: int) -> str:
+    """A counter whose rate climbs by 10 req/s every hour: 10, 20, 30 … req/s (one sample per minute)."""
+    values, total = [], 0
+    for minute in range(hours * 60 + 1):
+        values.append(str(total))
+        total += 600 * (minute // 60 + 1)
+    return " ".join(values)
+
+
+@needs_promtool
+def test_promtool_forecast_trigger_fires_on_a_steep_trend_only(tmp_path):
+    """Two instances. A rate climbing 10 req/s per hour, extrapolated 14 days (336 h) by
+    predict_linear, is far above 2 × 224 req/s → fires after its 1 h hold; a flat 10 req/s does not."""
+    ok = 'http_requests_total{job="svc",code="200"}'
+    up = {'up{job="svc",instance="a"}': "1+0x600", 'up{job="svc",instance="b"}': "1+0x600"}
+    tests = [
+        _alert_test({ok: _ramp(9), **up}, "9h", "PerInstanceLoadForecastScaleOut", fires=True),
+        _alert_test({ok: "0+600x540", **up}, "9h", "PerInstanceLoadForecastScaleOut", fires=False),
+    ]
+    rules = _write_rules(tmp_path)
+    spec = tmp_path / "forecast_test.yml"
+    spec.write_text(yaml.safe_dump({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": tests},
+                                   sort_keys=False, width=10**9), encoding="utf-8")
+    result = subprocess.run([PROMTOOL, "test", "rules", spec.name], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @needs_promtool
 def test_promtool_fails_when_a_quiet_case_is_expected_to_fire(tmp_path):
     """The unit-test harness itself can fail: claiming the 0.1 % case pages must be rejected."""
