@@ -239,7 +239,7 @@ class StepWindow:
     def finish(self, start_s: float, steady_start_s: float, end_s: float) -> dict[str, Any]:
         """The step's row for steps.parquet (docs/architecture.md column names)."""
         for light, bucket in self.pending:
-            if steady_start_s <= light["t_s"] < end_s:
+            if steady_start_s <= light["t_s"] and light["t_s"] + 1 <= end_s + 1e-6:  # whole seconds only
                 self.merged.merge(bucket)
                 self.rows.append(light)
         self.pending.clear()

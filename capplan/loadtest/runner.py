@@ -124,6 +124,7 @@ class _Session:
         self.target = _TargetMonitor(settings.target_pid)
         self.workers: LocalWorkers | None = None
         self.extra_notes: list[str] = []
+        self.pending: list[StepComplete] = []
 
     # -- lifecycle ---------------------------------------------------------------------
     def run(self) -> RunOutcome:
@@ -179,6 +180,11 @@ class _Session:
         self.finished = True
         self.states[int(time.time())] = LoadState("stopping", -1, 0, math.nan)
 
+    def _mark_stopping(self) -> None:
+        """From this second on rows are labelled ``stopping`` and belong to no step."""
+        self.finished = True
+        self.states[int(time.time())] = LoadState("stopping", -1, 0, math.nan)
+
     def _finish(self, status: str) -> RunOutcome:
         if not self.finished:
             self._mark_stopping()
@@ -189,6 +195,9 @@ class _Session:
             self.workers.collect_final(self.runner)
         self.flusher.kill(block=True) if hasattr(self, "flusher") else None
         self._flush(final=True)
+        self.pending, pending = [], self.pending
+        for done in pending:
+            self._complete_step(done, time.time() - self.t0)
         if self.workers is not None:
             self.workers.stop(self.runner)
         self.runner.quit()
@@ -214,19 +223,32 @@ class _Session:
     def tick(self) -> tuple[int, float] | None:
         self._flush()
         t = time.time() - self.t0
+        if self._complete_ready() and isinstance(self.controller, StressController):
+            return self._load(self.current)  # hold the step until its last seconds are recorded
         decision = self._decide(t)
         while isinstance(decision, StepComplete):
-            self._complete_step(decision, t)
+            self.pending.append(decision)
+            if self._complete_ready() and isinstance(self.controller, StressController):
+                return self._load(self.current)
             decision = self._decide(t)
         if decision is None:
             self._mark_stopping()
             return None
         self._enter(decision, t)
+        return self._load(decision)
+
+    def _load(self, target: LoadTarget) -> tuple[int, float]:
+        self.current = target
         if self.s.open_model:
-            self._set_rate(decision.level)
-            pool = self.s.max_in_flight
-            return pool, float(pool)
-        return int(decision.level), float(decision.spawn_rate)
+            self._set_rate(target.level)
+            return self.s.max_in_flight, float(self.s.max_in_flight)
+        return int(target.level), float(target.spawn_rate)
+
+    def _complete_ready(self) -> bool:
+        """Aggregate the ended steps whose seconds are all recorded; True if one still waits."""
+        while self.pending and self.next_s - self.t0 >= math.floor(self.pending[0].end_s):
+            self._complete_step(self.pending.pop(0), time.time() - self.t0)
+        return bool(self.pending)
 
     def _decide(self, t: float) -> LoadTarget | StepComplete | None:
         series: list[float] = []
