@@ -168,8 +168,12 @@ class DemandForecaster:
 
     def _calibration_backtest(self, daily: pd.Series, candidates: dict[str, PointForecaster]) -> BacktestResult:
         n = len(daily)
-        horizon = max(7, min(self.settings.horizon_days, 365, n // 3))
-        origins = rolling_origins(n, horizon, self.settings.calibration_folds, max(MIN_HISTORY_DAYS - 7, n // 3))
+        min_train = max(MIN_HISTORY_DAYS - 7, n // 3)
+        horizon = min(max(7, min(self.settings.horizon_days, 365, n // 3)), n - min_train)
+        origins = rolling_origins(n, horizon, self.settings.calibration_folds, min_train)
+        if not origins:
+            raise InputDataError(f"forecast needs at least {MIN_HISTORY_DAYS} days of history, got {n}: "
+                                 "export a longer history")
         return backtest(daily, candidates, horizon, origins, self.settings.interval, self.settings.threads)
 
 
