@@ -89,10 +89,8 @@ def test_missing_price_for_the_chosen_instance_type(tmp_path):
 
 
 def test_nested_list_field_path_has_its_index(tmp_path):
-    text = MINIMAL + '[[resources]]\nname = "disk"\nunit = "GB"\nlimit = 100\ncurrent = 10\ngrowth = "1MB/day"\n'
-    message = _error(tmp_path, text)
-    assert message.startswith("capplan.toml: resources[0] ")
-    assert "'1MB/day'" in message
+    text = MINIMAL + '[[resources]]\nname = "disk"\nunit = "GB"\nlimit = 100\ncurrent = -10\ngrowth = "1GB/day"\n'
+    assert _error(tmp_path, text) == "capplan.toml: resources[0].current must be >= 0.0, got -10.0, use a value in range"
 
 
 def test_both_capacity_sources_is_an_error(tmp_path):
@@ -192,3 +190,25 @@ def test_every_config_field_is_documented_in_the_sample_capplan_toml():
             if inner is not None and issubclass(inner, BaseModel):
                 todo.append(inner)
     assert missing == []
+
+
+def test_resource_sizes_with_units_convert_to_the_resource_unit(tmp_path):
+    """limit "2TB" → 2000 GB, current "1.5TB" → 1500 GB, growth "500MB/day" → 0.5 GB/day."""
+    text = MINIMAL + ('[[resources]]\nname = "disk"\nunit = "GB"\nlimit = "2TB"\ncurrent = "1.5TB"\n'
+                      'growth = "500MB/day"\n')
+    (disk,) = load_config(_write(tmp_path, text)).resources
+    assert (disk.limit, disk.current, disk.growth.per_day) == (pytest.approx(2000.0), pytest.approx(1500.0),
+                                                                pytest.approx(0.5))
+
+
+def test_resource_size_with_a_space_is_rejected(tmp_path):
+    text = MINIMAL + '[[resources]]\nname = "disk"\nunit = "GB"\nlimit = "2 TB"\ncurrent = 1\ngrowth = "1GB/day"\n'
+    message = _error(tmp_path, text)
+    assert message.startswith("capplan.toml: resources[0] limit must be a number or a size")
+    assert "'2 TB'" in message
+
+
+def test_resource_growth_in_an_unrelated_unit_is_rejected(tmp_path):
+    text = MINIMAL + ('[[resources]]\nname = "conns"\nunit = "connections"\nlimit = 500\ncurrent = 100\n'
+                      'growth = "5GB/day"\n')
+    assert "cannot convert 'GB' to 'connections'" in _error(tmp_path, text)

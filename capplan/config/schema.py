@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, PrivateAttr, model_validator
 
-from capplan.config.units import Duration, Growth, parse_duration, parse_growth
+from capplan.config.units import Duration, Growth, growth_in, parse_duration, parse_growth, parse_quantity
 from capplan.errors import ConfigError
 from capplan.models.slo import Slo, parse_slos
 
@@ -284,8 +284,10 @@ class ResourceConfig(_Section):
     """``[[resources]]``: another limited resource (disk GB, connections, cores, …).
 
     Either a ``history`` file (a linear trend is fitted) or ``current`` with ``growth``
-    (``"10GB/day"`` in the resource's ``unit``, or ``"3%/month"``). ``metric`` is an
-    optional PromQL expression of its current value, used for forecast alert rules.
+    (``"10GB/day"`` or ``"3%/month"``). ``limit`` and ``current`` are numbers in ``unit`` or
+    sizes such as ``"2TB"``; byte sizes (B, KB … PB, KiB … PiB) are converted to ``unit``,
+    other units must match it. ``metric`` is an optional PromQL expression of the current
+    value (in ``unit``), used for forecast alert rules.
     """
 
     name: str
@@ -299,6 +301,26 @@ class ResourceConfig(_Section):
     trigger: Fraction = 0.8
     lead_time: DurationField | None = None
     metric: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_own_unit(cls, data: Any) -> Any:
+        """Sizes with units ("2TB", "10GB/day") become numbers in the resource's ``unit``."""
+        if not isinstance(data, dict) or not isinstance(data.get("unit"), str):
+            return data
+        data, unit = dict(data), data["unit"]
+        for key in ("limit", "current"):
+            if data.get(key) is not None:
+                try:
+                    data[key] = parse_quantity(data[key], unit)
+                except ValueError as exc:
+                    raise ValueError(f"{key} {exc}") from None
+        if isinstance(data.get("growth"), str):
+            try:
+                data["growth"] = growth_in(parse_growth(data["growth"]), unit)
+            except ValueError as exc:
+                raise ValueError(f"growth {exc}") from None
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> ResourceConfig:

@@ -36,6 +36,11 @@ _PERIOD_DAYS = {
     "month": DAYS_PER_MONTH, "mo": DAYS_PER_MONTH,
     "year": DAYS_PER_YEAR, "y": DAYS_PER_YEAR,
 }
+_BYTE_UNITS = {
+    "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
+    "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40, "PiB": 2.0**50,
+}
+_QUANTITY_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>[A-Za-z]+)$")
 _DURATION_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>ms|mo|s|m|h|d|w|y)$")
 _GROWTH_RE = re.compile(r"^(?P<sign>[+-]?)(?P<num>\d+(?:\.\d+)?)(?P<unit>%|[A-Za-z]*)/(?P<per>[a-z]+)$")
 
@@ -132,3 +137,33 @@ def parse_growth(text: object) -> Growth:
         raise ValueError(f"a shrink of 100 % or more per period is not a growth rate, got {text!r}, "
                          'write e.g. "-5%/month"')
     return Growth(amount=amount, unit=match["unit"], period_days=_PERIOD_DAYS[match["per"]], text=text)
+
+
+def convert_amount(amount: float, unit: str, to_unit: str) -> float:
+    """``amount`` in ``unit`` expressed in ``to_unit``: identical units, or two byte units (GB, TiB …)."""
+    if unit == to_unit:
+        return amount
+    if unit in _BYTE_UNITS and to_unit in _BYTE_UNITS:
+        return amount * _BYTE_UNITS[unit] / _BYTE_UNITS[to_unit]
+    raise ValueError(f"cannot convert {unit!r} to {to_unit!r}, {amount:g}{unit}, write it in {to_unit}")
+
+
+def parse_quantity(value: object, unit: str) -> float:
+    """A number in ``unit``, or a string such as ``"2TB"`` converted to ``unit`` (no space allowed)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number or a size like \"2000{unit}\", got {value!r}, write a number")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _QUANTITY_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"must be a number or a size with its unit right after it, got {value!r}, "
+                         f"write e.g. 2000 or \"2000{unit}\" with no space")
+    return convert_amount(float(match["num"]), match["unit"], unit)
+
+
+def growth_in(growth: Growth, unit: str) -> Growth:
+    """An absolute growth re-expressed in ``unit`` (``"10GB/day"`` → 0.01 TB/day); percentages unchanged."""
+    if growth.is_relative or growth.unit == unit:
+        return growth
+    amount = convert_amount(growth.amount, growth.unit, unit)
+    return Growth(amount=amount, unit=unit, period_days=growth.period_days, text=growth.text)
