@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Option(Path("capplan.toml"), "--config", "-c", help="Path to capplan.toml."),
         as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
         as_csv: bool = typer.Option(False, "--csv", help="Print the month-by-month budget table as CSV."),
-        months: int = typer.Option(None, "--months", help="Months to show: 6, 12 or 24 (default: [report] months)."),
+        months: int = typer.Option(None, "--months", help="Months to show: 6, 12 or 24 (default: report.months in capplan.toml)."),
     ) -> None:
         """Instances needed over the horizon, scaling triggers, order-by dates and cost by month.
 
