@@ -1,0 +1,142 @@
+"""``capplan forecast`` in-process: outputs, what-if, backtest, many series, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from capplan.cli.app import app
+from capplan.store.samples import SampleSpec, generate_sample_history
+
+runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "sample_traffic_daily.csv"
+
+
+@pytest.fixture()
+def short_history(tmp_path):
+    path = tmp_path / "short.csv"
+    generate_sample_history(SampleSpec(days=120)).to_csv(path, index=False)
+    return path
+
+
+def test_json_has_one_row_per_future_day_with_the_contract_keys(short_history):
+    result = runner.invoke(app, ["forecast", str(short_history), "--horizon", "30d", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["interval"] == 0.8 and payload["resolution"] == "daily"
+    assert [row["ds"] for row in payload["forecast"]] == [
+        d.date().isoformat() for d in pd.date_range("2023-03-01", periods=30)]
+    assert all(r["yhat_lower"] <= r["yhat"] <= r["yhat_upper"] for r in payload["forecast"])
+    assert payload["model"] == "prophet" and payload["peak_rps_per_unit"] == 1.0
+
+
+def test_csv_prints_ds_yhat_and_bounds(short_history):
+    result = runner.invoke(app, ["forecast", str(short_history), "--horizon", "2w", "--csv", "--model",
+                                 "seasonal_naive"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "ds,yhat,yhat_lower,yhat_upper" and len(lines) == 15
+
+
+def test_default_output_is_a_monthly_peak_table(short_history):
+    result = runner.invoke(app, ["forecast", str(short_history), "--horizon", "2mo", "--model", "holt_winters"])
+    assert result.exit_code == 0, result.output
+    assert "P90 peak" in result.stdout and "2023-03" in result.stdout and "2023-04" in result.stdout
+
+
+def test_what_if_compounds_growth_with_no_history():
+    result = runner.invoke(app, ["forecast", "--from-rate", "1200", "--growth", "15%/month", "--horizon", "366d",
+                                 "--start", "2026-01-01", "--multiplier", "1.5@2026-06-01", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["ds"]: r["yhat"] for r in json.loads(result.stdout)["forecast"]}
+    assert rows["2026-01-01"] == pytest.approx(1200.0)
+    # 12 months of 730 h = 365 days later; ×1.5 from June on.
+    assert rows["2027-01-01"] == pytest.approx(1200 * 1.15 ** 12 * 1.5, rel=1e-9)
+
+
+def test_plot_is_a_self_contained_offline_page(short_history, tmp_path):
+    out = tmp_path / "plot.html"
+    result = runner.invoke(app, ["forecast", str(short_history), "--horizon", "30d", "--model", "seasonal_naive",
+                                 "--plot", str(out), "--event", "promo@2023-03-10x1.3"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "<script src=" not in html and "Plotly.newPlot" in html and len(html) > 1_000_000
+
+
+def test_backtest_prints_scores_and_the_winner(short_history):
+    result = runner.invoke(app, ["forecast", str(short_history), "--backtest", "--horizon", "14d", "--folds", "3",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["backtests"][0]
+    assert {s["model"] for s in report["scores"]} == {"prophet", "seasonal_naive", "linear_trend", "holt_winters"}
+    assert report["winner"] == min(report["scores"], key=lambda s: s["mase"])["model"]
+    assert len(report["origins"]) == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--horizon", "10x"], "--horizon must be a number and a unit"),
+    (["--json", "--csv"], "pick one output format"),
+    (["--model", "arima"], "--model must be one of"),
+    (["--peak", "p200"], "--peak must be max"),
+    (["--country", "XX"], "not a supported holiday calendar"),
+    (["--event", "launch"], "--event must look like"),
+    (["--growth-model", "cubic"], "--growth-model must be linear or logistic"),
+])
+def test_bad_flags_exit_2_with_one_line(short_history, args, message):
+    result = runner.invoke(app, ["forecast", str(short_history), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_what_if_needs_both_rate_and_growth():
+    result = runner.invoke(app, ["forecast", "--growth", "15%/month"])
+    assert result.exit_code == 2 and "needs both --from-rate and --growth" in result.stderr
+
+
+def test_no_history_at_all_is_a_usage_error():
+    result = runner.invoke(app, ["forecast"])
+    assert result.exit_code == 2 and "no history given" in result.stderr
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ("ds,y\n2025-01-01,5\n", "at least 14 days"),
+    ("ds,y\n" + "".join(f"2025-01-{d:02d},{-d}\n" for d in range(1, 31)), "negative"),
+    ("when,amount\n2025-01-01,1\n", "no time column"),
+])
+def test_bad_data_exits_3_and_writes_no_plot(tmp_path, text, message):
+    source, out = tmp_path / "bad.csv", tmp_path / "plot.html"
+    source.write_text(text)
+    result = runner.invoke(app, ["forecast", str(source), "--plot", str(out)])
+    assert result.exit_code == 3
+    assert message in result.stderr and "Traceback" not in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == [source]
+
+
+def test_too_short_history_exits_3_saying_how_much_is_needed(tmp_path):
+    path = tmp_path / "three-weeks.csv"
+    generate_sample_history(SampleSpec(days=21)).to_csv(path, index=False)
+    result = runner.invoke(app, ["forecast", str(path)])
+    assert result.exit_code == 3 and "at least 28 days of history, got 21" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_directory_of_series_is_forecast_in_worker_processes(tmp_path):
+    for seed in (1, 2, 3):
+        generate_sample_history(SampleSpec(days=90, seed=seed)).to_csv(tmp_path / f"svc{seed}.csv", index=False)
+    result = runner.invoke(app, ["forecast", str(tmp_path), "--horizon", "14d", "--json", "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    series = json.loads(result.stdout)["series"]
+    assert [s["name"] for s in series] == ["svc1", "svc2", "svc3"]
+    assert all(len(s["forecast"]) == 14 for s in series)
+
+
+def test_an_error_in_one_worker_series_is_reported_cleanly(tmp_path):
+    generate_sample_history(SampleSpec(days=60)).to_csv(tmp_path / "good.csv", index=False)
+    (tmp_path / "bad.csv").write_text("ds,y\n2025-01-01,x\n2025-01-02,1\n")
+    result = runner.invoke(app, ["forecast", str(tmp_path), "--jobs", "2"])
+    assert result.exit_code == 3 and "non-numeric value, 'x'" in result.stderr
