@@ -1,0 +1,91 @@
+"""`capplan loadtest`: usage errors exit 2, an unreachable target exits 5, help explains scenarios."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from typer.testing import CliRunner
+
+from capplan.cli.app import app
+
+runner = CliRunner()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, ["loadtest", *args])
+
+
+def test_help_explains_each_scenario():
+    result = _invoke("--help")
+    assert result.exit_code == 0
+    for word in ("baseline", "stress", "spike", "soak", "saturation point", "recovery", "drift"):
+        assert word in result.output
+
+
+def test_stress_help_names_max_duration_and_exit_codes():
+    result = _invoke("stress", "--help")
+    assert result.exit_code == 0
+    assert "--max-duration" in result.output and "refines near the" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--slo", "latency is fast"], "cannot read SLO expression"),
+        (["--slo", "p95<300"], "needs a unit"),
+        (["--users", "5", "--rate", "10"], "exclusive"),
+        (["--users", "0"], "--users must be at least 1"),
+        (["--max-duration", "2 minutes"], "--max-duration"),
+        (["--step-duration", "0s"], "--step-duration must be positive"),
+        (["--growth", "1"], "growth must be > 1"),
+    ],
+)
+def test_bad_flags_exit_2_with_a_one_line_fix(args, message):
+    result = _invoke("stress", "--host", "http://127.0.0.1:9", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_non_loopback_host_is_refused_unless_allowed():
+    result = _invoke("baseline", "--host", "http://example.com:80")
+    assert result.exit_code == 2
+    assert "--allow-host example.com" in result.output
+
+
+def test_missing_host_is_a_usage_error():
+    result = _invoke("baseline")
+    assert result.exit_code == 2 and "--host is missing" in result.output
+
+
+def test_unknown_option_is_a_usage_error():
+    assert _invoke("baseline", "--host", "http://127.0.0.1:9", "--bogus").exit_code == 2
+
+
+def test_unreachable_target_exits_5_before_the_test_starts(tmp_path):
+    port = _closed_port()
+    result = _invoke("baseline", "--host", f"http://127.0.0.1:{port}", "--out", str(tmp_path))
+    assert result.exit_code == 5
+    assert "target unreachable before the test started" in result.output
+    assert f"127.0.0.1:{port}" in result.output
+    assert not any(tmp_path.iterdir()), "no run directory is left behind"
+
+
+def test_missing_locustfile_is_a_usage_error(tmp_path):
+    result = _invoke("baseline", "--host", f"http://127.0.0.1:{_closed_port()}",
+                     "--locustfile", str(tmp_path / "nope.py"))
+    assert result.exit_code in (2, 5)
+
+
+def test_config_file_supplies_slos_and_is_validated(tmp_path):
+    cfg = tmp_path / "capplan.toml"
+    cfg.write_text('[service]\nslos = ["p95<<3"]\n')
+    result = _invoke("baseline", "--host", "http://127.0.0.1:9", "--config", str(cfg))
+    assert result.exit_code == 2 and "capplan.toml" in result.output
