@@ -232,7 +232,8 @@ def _resource_trend(config: CapplanConfig, resource: ResourceConfig) -> tuple[fl
     from capplan.store.history import HistoryOptions, read_history
 
     try:
-        history = read_history(config.resolve(resource.history), HistoryOptions(
+        source = resource.history if resource.history.startswith("prometheus://") else config.resolve(resource.history)
+        history = read_history(source, HistoryOptions(
             time_col=resource.time_column, value_col=resource.value_column, unit="rps"))
     except CapplanError as exc:
         raise InputDataError(f"resource {resource.name!r}: {exc}") from exc
