@@ -29,6 +29,7 @@ from capplan.store.run_format import (
     SECONDS_PARTS_DIR,
     STATUSES,
     STEP_COLUMNS,
+    check_row,
     iso_utc,
     safe_scenario,
     strip_secrets,
@@ -67,7 +68,7 @@ class RunWriter:
         self.path = _create_run_dir(Path(root), self.started_at, scenario)
         self.run_id = self.path.name
         self.flush_interval_s = flush_interval_s
-        self._buffer: list[pd.DataFrame] = []
+        self._buffer: list[pd.DataFrame | dict[str, Any]] = []
         self._oldest_buffered: float | None = None
         self._part_index = 0
         self._rows_flushed = 0
@@ -92,15 +93,18 @@ class RunWriter:
         A missing ``ts`` is filled from ``started_at + t_s``. Flushes when due.
         """
         self._check_open("append_seconds")
-        frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-        if frame.empty:
+        # Check now, on the caller's rows, not at flush time; dict rows cheaply, value by value.
+        if isinstance(rows, pd.DataFrame):
+            pieces: list[pd.DataFrame | dict[str, Any]] = [rows.copy()]
+            to_table(pieces[0], SECOND_COLUMNS)
+        else:
+            pieces = [dict(row) for row in rows]
+            for row in pieces:
+                check_row(row, SECOND_COLUMNS)
+        if not pieces or (isinstance(pieces[0], pd.DataFrame) and pieces[0].empty):
             return
-        if "t_s" in frame.columns and ("ts" not in frame.columns or frame["ts"].isna().any()):
-            computed = pd.Timestamp(self.started_at) + pd.to_timedelta(frame["t_s"].astype(float), unit="s")
-            frame["ts"] = frame["ts"].fillna(computed) if "ts" in frame.columns else computed
-        to_table(frame, SECOND_COLUMNS)  # fail now, on the caller's rows, not at flush time
         with self._lock:
-            self._buffer.append(frame)
+            self._buffer.extend(pieces)
             if self._oldest_buffered is None:
                 self._oldest_buffered = time.monotonic()
             self._flush_if_due()
@@ -113,7 +117,7 @@ class RunWriter:
         with self._lock:
             if not self._buffer:
                 return
-            frame = pd.concat(self._buffer, ignore_index=True) if len(self._buffer) > 1 else self._buffer[0]
+            frame = self._buffered_frame()
             parts_dir = self.path / SECONDS_PARTS_DIR
             parts_dir.mkdir(exist_ok=True)
             table = to_table(frame, SECOND_COLUMNS)
@@ -123,6 +127,22 @@ class RunWriter:
             self._buffer, self._oldest_buffered = [], None
             self.meta["seconds_rows"] = self._rows_flushed
             self._write_meta()
+
+    def _buffered_frame(self) -> pd.DataFrame:
+        frames, rows = [], []
+        for piece in self._buffer + [pd.DataFrame()]:  # the empty frame closes the last run of dicts
+            if isinstance(piece, dict):
+                rows.append(piece)
+                continue
+            if rows:
+                frames.append(pd.DataFrame(rows))
+                rows = []
+            frames.append(piece)
+        frame = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+        if "t_s" in frame.columns and ("ts" not in frame.columns or frame["ts"].isna().any()):
+            computed = pd.Timestamp(self.started_at) + pd.to_timedelta(frame["t_s"].astype(float), unit="s")
+            frame["ts"] = frame["ts"].fillna(computed) if "ts" in frame.columns else computed
+        return frame
 
     def _flush_if_due(self) -> None:
         # Flush a little early so the oldest row never waits longer than flush_interval_s.
@@ -169,7 +189,7 @@ class RunWriter:
             self._autoflush.join(timeout=5)
         self.flush()
         merged = merge_parts(self.path)
-        write_parquet_atomic(self.path / SECONDS_FILE, to_table(merged.frame, SECOND_COLUMNS))
+        write_parquet_atomic(self.path / SECONDS_FILE, to_table(merged.frame, SECOND_COLUMNS), durable=True)
         ended = utc_now()
         self.meta.update(
             status=status, complete=status == "complete", ended_at=iso_utc(ended),
@@ -181,7 +201,7 @@ class RunWriter:
             self.meta["summary"] = dict(summary)
         if merged.warnings:
             self.meta["warnings"] = list(merged.warnings)
-        self._write_meta()
+        self._write_meta(durable=True)
         shutil.rmtree(self.path / SECONDS_PARTS_DIR, ignore_errors=True)
         self._finalized = True
         return self.path
@@ -191,10 +211,10 @@ class RunWriter:
         """True once :meth:`finalize` has run."""
         return self._finalized
 
-    def _write_meta(self) -> None:
+    def _write_meta(self, durable: bool = False) -> None:
         with self._lock:
             self.meta["updated_at"] = iso_utc(utc_now())
-            write_json_atomic(self.path / RUN_JSON, self.meta)
+            write_json_atomic(self.path / RUN_JSON, self.meta, durable)
 
     def _check_open(self, what: str) -> None:
         if self._finalized:

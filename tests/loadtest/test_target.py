@@ -94,8 +94,8 @@ def test_strong_contention_makes_throughput_fall_past_the_peak():
     """X(n) = (n/S)/(1 + σ(n-1) + κn(n-1)): with σ=0.1, κ=0.05, S=10 ms, X(4)=210, X(16)=110 rps."""
     settings = TargetSettings(port=0, slots=16, service_ms=10, sigma=0.1, kappa=0.05, distribution="constant")
     with start_target(settings) as target:
-        at_peak = measure_with_wrk(target.url, connections=4, duration_s=3)
-        past_peak = measure_with_wrk(target.url, connections=64, duration_s=3)
+        at_peak = measure_with_wrk(target.url, connections=4, duration_s=2)
+        past_peak = measure_with_wrk(target.url, connections=64, duration_s=2)
     assert at_peak.requests_per_s == pytest.approx(4 / 0.010 / 1.9, rel=0.1)
     assert past_peak.requests_per_s == pytest.approx(16 / 0.010 / 14.5, rel=0.1)
     assert past_peak.requests_per_s < 0.6 * at_peak.requests_per_s
