@@ -212,3 +212,13 @@ def test_resource_growth_in_an_unrelated_unit_is_rejected(tmp_path):
     text = MINIMAL + ('[[resources]]\nname = "conns"\nunit = "connections"\nlimit = 500\ncurrent = 100\n'
                       'growth = "5GB/day"\n')
     assert "cannot convert 'GB' to 'connections'" in _error(tmp_path, text)
+
+
+def test_dotted_catalog_keys_are_quoted_in_the_field_path(tmp_path):
+    text = MINIMAL + '[pricing.instance_types."m6i.large"]\nhourly = -0.096\n'
+    assert _error(tmp_path, text).startswith('capplan.toml: pricing.instance_types."m6i.large".hourly must be > 0.0')
+
+
+def test_start_with_a_history_source_is_rejected(tmp_path):
+    text = '[capacity]\nper_instance_rps = 100\n[demand]\nsource = "h.csv"\nstart = 2027-01-01\n'
+    assert "demand.start applies to what-if demand only" in _error(tmp_path, text)

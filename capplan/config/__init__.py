@@ -106,7 +106,8 @@ def _path(loc: tuple[Any, ...]) -> str:
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
         else:
-            parts.append(str(item))
+            text = str(item)
+            parts.append(f'"{text}"' if "." in text else text)  # a dotted key such as "m6i.large"
     return ".".join(parts)
 
 

@@ -12,20 +12,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
-from capplan.config.units import Duration, Growth, growth_in, parse_duration, parse_growth, parse_quantity
+from capplan.config.base import Count, DurationField, Fraction, GrowthField, _Section
+from capplan.config.loadtest import LoadTestConfig
+from capplan.config.units import growth_in, parse_duration, parse_growth, parse_quantity
 from capplan.errors import ConfigError
 from capplan.models.slo import Slo, parse_slos
-
-DurationField = Annotated[Duration, PlainValidator(parse_duration), PlainSerializer(str)]
-GrowthField = Annotated[Growth, PlainValidator(parse_growth), PlainSerializer(str)]
-Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
-Count = Annotated[int, Field(ge=0)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _slo_texts(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -46,56 +39,6 @@ class ServiceConfig(_Section):
     def objectives(self) -> tuple[Slo, ...]:
         """The SLO expressions parsed (latency thresholds in ms, error rates as fractions)."""
         return parse_slos(self.slos)
-
-
-class BaselineSettings(_Section):
-    """``[loadtest.baseline]``: steady low load to measure unloaded latency."""
-
-    users: Annotated[int, Field(ge=1)] = 10
-    duration: DurationField = parse_duration("60s")
-
-
-class StressSettings(_Section):
-    """``[loadtest.stress]``: stepped load until an SLO breaks (closed model: users per step)."""
-
-    start_users: Annotated[int, Field(ge=1)] = 2
-    step_users: Annotated[int, Field(ge=1)] = 4
-    max_users: Annotated[int, Field(ge=1)] = 256
-    step_duration: DurationField = parse_duration("20s")
-    rate: Annotated[float, Field(gt=0.0)] | None = None  # open model: start rate in req/s when set
-    rate_step: Annotated[float, Field(gt=0.0)] | None = None  # open model: added req/s per step
-
-
-class SpikeSettings(_Section):
-    """``[loadtest.spike]``: a sudden burst of ``multiplier`` × users for ``window``."""
-
-    users: Annotated[int, Field(ge=1)] = 10
-    multiplier: Annotated[float, Field(gt=1.0)] = 5.0
-    before: DurationField = parse_duration("30s")
-    window: DurationField = parse_duration("30s")
-    after: DurationField = parse_duration("60s")
-
-
-class SoakSettings(_Section):
-    """``[loadtest.soak]``: constant load for a long time to reveal drift and leaks."""
-
-    users: Annotated[int, Field(ge=1)] = 20
-    duration: DurationField = parse_duration("30m")
-
-
-class LoadTestConfig(_Section):
-    """``[loadtest]``: defaults for ``capplan loadtest`` (flags override them)."""
-
-    host: str = "http://127.0.0.1:8089"
-    allow_hosts: tuple[str, ...] = ()
-    locustfile: str | None = None
-    workers: Annotated[int, Field(ge=1)] = 1
-    out_dir: str = "datasets/runs"
-    max_duration: DurationField = parse_duration("15m")
-    baseline: BaselineSettings = BaselineSettings()
-    stress: StressSettings = StressSettings()
-    spike: SpikeSettings = SpikeSettings()
-    soak: SoakSettings = SoakSettings()
 
 
 class CapacityConfig(_Section):
@@ -238,6 +181,9 @@ class DemandConfig(_Section):
                 f"what-if demand needs from_rate and a percentage growth, got from_rate={self.from_rate!r}, "
                 f"growth={self.growth and self.growth.text!r}, write from_rate = 1200 and growth = \"15%/month\""
             )
+        if self.source is not None and self.start is not None:
+            raise ValueError(f"demand.start applies to what-if demand only, start={self.start}, "
+                             "remove it: a history forecast starts the day after the history ends")
         if self.trend == "logistic" and self.cap is None:
             raise ValueError('demand trend "logistic" needs a cap, got cap=None, set cap = <saturation level>')
         if self.trend != "linear" and self.source is None:
