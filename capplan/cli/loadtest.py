@@ -83,6 +83,7 @@ def _run(scenario: str, flags: dict[str, Any]) -> None:
     from rich.console import Console
 
     from capplan.loadtest.options import build_settings
+    from capplan.loadtest.settings import check_reachable
 
     settings = build_settings(scenario, flags, flags.pop("config"))
     console = Console() if Console().is_terminal else Console(width=140)
@@ -92,6 +93,7 @@ def _run(scenario: str, flags: dict[str, Any]) -> None:
         console.print(f"worker: connecting to {settings.master_host}:{settings.master_port}")
         run_worker(settings)
         return
+    check_reachable(settings.host)  # before importing Locust (it monkey-patches the process with gevent)
     from capplan.loadtest.runner import run_scenario
     from capplan.loadtest.view import steps_table, summary_table
 

@@ -144,6 +144,9 @@ def validate_settings(s: LoadTestSettings) -> None:
     _need(s.max_in_flight >= 1, f"max in-flight must be >= 1, {s.max_in_flight}, use e.g. 256")
     _need(s.settle_s >= 0, f"settle time must be >= 0 s, {s.settle_s}, use e.g. 2s")
     _need(0 < s.error_rate_max <= 1, f"error ceiling must be in (0, 1], {s.error_rate_max}, use e.g. 0.05")
+    _need(s.locustfile is None or Path(s.locustfile).is_file(),
+          f"locustfile not found, {str(s.locustfile)!r}, pass an existing file to --locustfile "
+          "(see loadtests/locustfile.py)")
     check_host(s.host, s.allow_hosts)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -81,7 +83,7 @@ def test_unreachable_target_exits_5_before_the_test_starts(tmp_path):
 def test_missing_locustfile_is_a_usage_error(tmp_path):
     result = _invoke("baseline", "--host", f"http://127.0.0.1:{_closed_port()}",
                      "--locustfile", str(tmp_path / "nope.py"))
-    assert result.exit_code in (2, 5)
+    assert result.exit_code == 2 and "locustfile not found" in result.output
 
 
 def test_config_file_supplies_slos_and_is_validated(tmp_path):
@@ -89,3 +91,12 @@ def test_config_file_supplies_slos_and_is_validated(tmp_path):
     cfg.write_text('[service]\nslos = ["p95<<3"]\n')
     result = _invoke("baseline", "--host", "http://127.0.0.1:9", "--config", str(cfg))
     assert result.exit_code == 2 and "capplan.toml" in result.output
+
+
+def test_usage_errors_do_not_import_locust_into_the_caller():
+    """Locust monkey-patches with gevent; only processes that run load may import it."""
+    code = ("import sys; from typer.testing import CliRunner; from capplan.cli.app import app; "
+            f"r = CliRunner().invoke(app, ['loadtest', 'baseline', '--host', 'http://127.0.0.1:{_closed_port()}']); "
+            "print(r.exit_code, 'locust' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.split()
+    assert out == ["5", "False"]
