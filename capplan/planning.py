@@ -208,8 +208,11 @@ def _forecast_demand(config: CapplanConfig) -> tuple[DemandSeries, str, list[str
     settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
                                 prophet=ProphetSettings(growth=demand.trend, cap=demand.cap))
     forecast = DemandForecaster(settings).fit(history).predict(demand.horizon_days)
-    return apply_events(_series(forecast), demand), f"{forecast.model} forecast of {demand.source}", \
-        list(forecast.warnings)
+    warnings = list(forecast.warnings)
+    if demand.start is not None:
+        warnings.append(f"demand.start = {demand.start} is ignored for a history forecast, which starts the day "
+                        f"after the history ends ({forecast.frame['ds'].iloc[0].date()})")
+    return apply_events(_series(forecast), demand), f"{forecast.model} forecast of {demand.source}", warnings
 
 
 def resolve_resource(config: CapplanConfig, resource: ResourceConfig, ds: np.ndarray) -> ResourceRunway:
@@ -281,7 +284,8 @@ def plan_as_dict(report: PlanReport, months: int | None = None) -> dict[str, obj
                    "trigger_capacity_rps": runway.trigger_capacity_rps,
                    "safe_capacity_rps": runway.safe_capacity_rps, "max_capacity_rps": runway.max_capacity_rps},
         "steps": [{"crossing_date": str(s.crossing_date), "order_by_date": str(s.order_by_date), "add": s.add,
-                   "fleet_after": s.fleet_after, "temporary": s.temporary, "until_date": _date(s.until_date)}
+                   "fleet_after": s.fleet_after, "temporary": s.temporary, "until_date": _date(s.until_date),
+                   "reason": s.reason}
                   for s in plan.steps],
         "recommendations": list(report.recommendations),
         "triggers": [{"name": t.name, "metric": t.metric, "threshold": t.threshold, "unit": t.unit,

@@ -219,6 +219,6 @@ def test_dotted_catalog_keys_are_quoted_in_the_field_path(tmp_path):
     assert _error(tmp_path, text).startswith('capplan.toml: pricing.instance_types."m6i.large".hourly must be > 0.0')
 
 
-def test_start_with_a_history_source_is_rejected(tmp_path):
-    text = '[capacity]\nper_instance_rps = 100\n[demand]\nsource = "h.csv"\nstart = 2027-01-01\n'
-    assert "demand.start applies to what-if demand only" in _error(tmp_path, text)
+def test_section_level_problem_names_the_section_once(tmp_path):
+    message = _error(tmp_path, "[capacity]\nper_instance_rps = 100\n[demand]\nhorizon = \"6mo\"\n")
+    assert message.startswith("capplan.toml: demand needs exactly one source, got source=None")

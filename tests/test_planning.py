@@ -115,7 +115,7 @@ def test_history_forecast_feeds_the_plan_with_p90_above_p50(tmp_path):
     rng = np.random.default_rng(7)
     level = 800.0 + 2.0 * np.arange(150) + 60.0 * (days.dayofweek < 5) + rng.normal(0, 15, 150)
     pd.DataFrame({"ds": days, "peak_rps": level}).to_csv(tmp_path / "traffic.csv", index=False)
-    config = _config(tmp_path, demand={"from_rate": None, "growth": None, "start": None,
+    config = _config(tmp_path, demand={"from_rate": None, "growth": None, "start": dt.date(2030, 1, 1),
                                        "source": "traffic.csv", "horizon": "60d"})
     report = build_plan(config)
     demand = report.plan.demand
@@ -123,6 +123,7 @@ def test_history_forecast_feeds_the_plan_with_p90_above_p50(tmp_path):
     assert np.all(demand.p90_rps >= demand.p50_rps)
     assert report.plan.needed_p90[-7:].max() >= report.plan.needed_p90[:7].min()
     assert report.demand_source.startswith("prophet forecast of traffic.csv")
+    assert any("demand.start = 2030-01-01 is ignored" in w for w in report.warnings)
 
 
 def test_run_directory_cpu_demand_enables_the_cpu_trigger(tmp_path):

@@ -96,8 +96,10 @@ def _describe(exc: ValidationError, source: str) -> str:
     loc = tuple(first["loc"])
     where = _path(loc)
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    prefix = f"{source}: {where} " if where else f"{source}: "
-    return prefix + _problem(first, loc) + more
+    problem = _problem(first, loc)
+    if not where or problem.startswith(where.split(".")[-1] + " "):  # "demand needs ..." names itself
+        return f"{source}: {problem}{more}"
+    return f"{source}: {where} {problem}{more}"
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -181,9 +181,6 @@ class DemandConfig(_Section):
                 f"what-if demand needs from_rate and a percentage growth, got from_rate={self.from_rate!r}, "
                 f"growth={self.growth and self.growth.text!r}, write from_rate = 1200 and growth = \"15%/month\""
             )
-        if self.source is not None and self.start is not None:
-            raise ValueError(f"demand.start applies to what-if demand only, start={self.start}, "
-                             "remove it: a history forecast starts the day after the history ends")
         if self.trend == "logistic" and self.cap is None:
             raise ValueError('demand trend "logistic" needs a cap, got cap=None, set cap = <saturation level>')
         if self.trend != "linear" and self.source is None:

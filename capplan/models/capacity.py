@@ -132,6 +132,8 @@ class ScaleStep:
     """One planned scale-out: add ``add`` instances (fleet becomes ``fleet_after``) by ``order_by_date``.
 
     A ``temporary`` step covers an event from ``crossing_date`` to ``until_date`` only.
+    ``reason`` is ``"trigger"`` (demand crossed the trigger), ``"event"`` (temporary) or
+    ``"minimum"`` (today's fleet is below the policy minimum).
     """
 
     crossing_date: np.datetime64
@@ -140,6 +142,7 @@ class ScaleStep:
     fleet_after: int
     temporary: bool = False
     until_date: np.datetime64 | None = None
+    reason: str = "trigger"
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,10 @@ def scale_out_schedule(demand_rps: np.ndarray, ds: np.ndarray, capacity: Instanc
     planned = np.empty(len(ds), dtype=np.int64)
     steps: list[ScaleStep] = []
     count, start = max(fleet.current_count, 0), 0
+    if count < fleet.minimum:  # the policy minimum applies from the first day, whatever the demand
+        steps.append(ScaleStep(ds[0], order_by(ds[0], fleet.lead_time_days), fleet.minimum - count, fleet.minimum,
+                               reason="minimum"))
+        count = fleet.minimum
     while True:
         limit = fleet.redundancy.usable_of(count) * per_instance_trigger
         above = np.flatnonzero(demand_rps[start:] > limit)
@@ -235,7 +242,7 @@ def event_steps(demand: DemandSeries, capacity: InstanceCapacity, fleet: FleetSp
         if need > base:
             planned[first:stop] = np.maximum(planned[first:stop], need)
             steps.append(ScaleStep(demand.ds[first], order_by(demand.ds[first], fleet.lead_time_days), need - base,
-                                   need, temporary=True, until_date=demand.ds[stop - 1]))
+                                   need, temporary=True, until_date=demand.ds[stop - 1], reason="event"))
     return tuple(steps)
 
 
@@ -277,6 +284,10 @@ def recommendations(plan: CapacityPlan) -> tuple[str, ...]:
     out = []
     for step in plan.steps:
         late = " (overdue: order now)" if step.order_by_date < as_of else ""
+        if step.reason == "minimum":
+            out.append(f"add {step.add} × {fleet.instance_type} by {step.order_by_date}{late} — the fleet of "
+                       f"{fleet.current_count} is below the minimum of {fleet.minimum}")
+            continue
         if step.temporary:
             out.append(f"add {step.add} × {fleet.instance_type} temporarily for {step.crossing_date}..{step.until_date}"
                        f" (known event), ready by {step.crossing_date}, order by {step.order_by_date}{late}")

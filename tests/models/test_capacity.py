@@ -177,3 +177,13 @@ def test_planned_fleet_keeps_p90_demand_under_the_trigger(values, current, redun
     usable = np.array([redundancy.usable_of(int(n)) for n in plan.planned])
     assert np.all(p <= usable * CAPACITY.safe_rps * fleet.trigger_utilization + 1e-6)
     assert np.all(np.diff(plan.planned) >= 0)
+    assert np.all(plan.planned >= fleet.minimum)
+
+
+def test_fleet_below_the_minimum_is_raised_to_it_first():
+    """Fleet 1 with minimum 3 and no demand: one step of 2 on the first day."""
+    flat = DemandSeries(_days(3), np.zeros(3), np.zeros(3))
+    plan = plan_capacity(flat, CAPACITY, _fleet(current=1, minimum=3))
+    assert [(s.reason, s.add, s.fleet_after) for s in plan.steps] == [("minimum", 2, 3)]
+    assert plan.planned.tolist() == [3, 3, 3]
+    assert "below the minimum of 3" in recommendations(plan)[0]
