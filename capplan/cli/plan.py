@@ -23,50 +23,53 @@ _COLUMNS = (
 
 def register(app: typer.Typer) -> None:
     """Add ``plan`` and ``rules`` to the root app."""
+    app.command("plan")(plan_command)
+    app.command("rules")(rules_command)
 
-    @app.command("plan")
-    def plan_command(
-        config: Path = typer.Option(Path("capplan.toml"), "--config", "-c", help="Path to capplan.toml."),
-        as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
-        as_csv: bool = typer.Option(False, "--csv", help="Print the month-by-month budget table as CSV."),
-        months: int = typer.Option(None, "--months", help="Months to show: 6, 12 or 24 (default: report.months in capplan.toml)."),
-    ) -> None:
-        """Instances needed over the horizon, scaling triggers, order-by dates and cost by month.
 
-        Exits 1 when the current fleet's SLO breaks sooner than capacity ordered today can arrive.
-        """
-        if as_json and as_csv:
-            raise ConfigError("--json and --csv both given, --json --csv, choose one output format")
-        if months is not None and months not in (6, 12, 24):
-            raise ConfigError(f"--months must be 6, 12 or 24, got {months}, pass --months 12")
-        cfg = load_config(config)
-        report = build_plan(cfg)
-        shown = months or cfg.report.months
-        if as_json:
-            typer.echo(json.dumps(plan_as_dict(report, shown), indent=2))
-        elif as_csv:
-            typer.echo(render_csv(report, shown), nl=False)
-        else:
-            typer.echo(render_text(report, shown))
-        breach = unavoidable_breach(report)
-        if breach is not None:
-            raise SloBreached(breach)
+def plan_command(
+    config: Path = typer.Option(Path("capplan.toml"), "--config", "-c", help="Path to capplan.toml."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole plan as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print the month-by-month budget table as CSV."),
+    months: int = typer.Option(None, "--months",
+                               help="Months to show: 6, 12 or 24 (default: report.months in capplan.toml)."),
+) -> None:
+    """Instances needed over the horizon, scaling triggers, order-by dates and cost by month.
 
-    @app.command("rules")
-    def rules_command(
-        config: Path = typer.Option(Path("capplan.toml"), "--config", "-c", help="Path to capplan.toml."),
-        out: Path = typer.Option(None, "--out", "-o", help="Write the rule file here (default: print it)."),
-    ) -> None:
-        """Prometheus alerting rules: scaling triggers, forecast triggers and SLO burn rates."""
-        from capplan.store.rules import dump_rules, rule_groups, write_rules
+    Exits 1 when the current fleet's SLO breaks sooner than capacity ordered today can arrive.
+    """
+    if as_json and as_csv:
+        raise ConfigError("--json and --csv both given, --json --csv, choose one output format")
+    if months is not None and months not in (6, 12, 24):
+        raise ConfigError(f"--months must be 6, 12 or 24, got {months}, pass --months 12")
+    cfg = load_config(config)
+    report = build_plan(cfg)
+    shown = months or cfg.report.months
+    if as_json:
+        typer.echo(json.dumps(plan_as_dict(report, shown), indent=2))
+    elif as_csv:
+        typer.echo(render_csv(report, shown), nl=False)
+    else:
+        typer.echo(render_text(report, shown))
+    breach = unavoidable_breach(report)
+    if breach is not None:
+        raise SloBreached(breach)
 
-        cfg = load_config(config)
-        groups = rule_groups(cfg, build_triggers(cfg))
-        if out is None:
-            typer.echo(dump_rules(groups), nl=False)
-            return
-        written = write_rules(groups, out)
-        typer.echo(f"wrote {sum(len(g.rules) for g in groups)} alerting rules to {written}")
+
+def rules_command(
+    config: Path = typer.Option(Path("capplan.toml"), "--config", "-c", help="Path to capplan.toml."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the rule file here (default: print it)."),
+) -> None:
+    """Prometheus alerting rules: scaling triggers, forecast triggers and SLO burn rates."""
+    from capplan.store.rules import dump_rules, rule_groups, write_rules
+
+    cfg = load_config(config)
+    groups = rule_groups(cfg, build_triggers(cfg))
+    if out is None:
+        typer.echo(dump_rules(groups), nl=False)
+        return
+    written = write_rules(groups, out)
+    typer.echo(f"wrote {sum(len(g.rules) for g in groups)} alerting rules to {written}")
 
 
 def render_csv(report: PlanReport, months: int | None) -> str:
