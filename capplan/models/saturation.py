@@ -35,7 +35,7 @@ from capplan.models.saturation_checks import (
     measured_slo_cap,
     model_slo_cap,
 )
-from capplan.models.slo import Slo
+from capplan.models.slo import Slo, parse_slo
 from capplan.models.steps import Measurements
 from capplan.models.usl import UslFit, UslModel, t_quantile
 
@@ -105,9 +105,14 @@ class SaturationEstimate:
             "warnings": list(self.warnings)}}
 
 
-def estimate_saturation(measurements: Measurements, slos: tuple[Slo, ...] | list[Slo] = (),
+def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] | list[Slo | str] = (),
                         target_utilization: float = 0.8) -> SaturationEstimate:
-    """Turn measured steps into max, safe throughput and knee (see the module docstring)."""
+    """Turn measured steps into max, safe throughput and knee (see the module docstring).
+
+    ``slos`` are :class:`Slo` objects or expressions such as ``"p95<300ms"``;
+    ``target_utilization`` is the utilisation cap (0–1] applied to the max throughput.
+    """
+    slos = tuple(parse_slo(s) if isinstance(s, str) else s for s in slos)
     if not 0 < target_utilization <= 1:
         raise InputDataError(f"target utilisation must be in (0, 1], got {target_utilization}, "
                              "pass e.g. --target-utilization 0.8")

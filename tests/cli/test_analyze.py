@@ -99,3 +99,24 @@ def test_analyze_uses_the_slos_recorded_in_the_run(tmp_path):
     result = runner.invoke(app, ["analyze", str(writer.path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["saturation"]["slos"] == ["p95<250ms"]
+
+
+def test_saturation_figure_marks_measured_points_models_knee_and_safe_point():
+    import numpy as np
+
+    from capplan.models.saturation import estimate_saturation
+    from capplan.models.steps import Measurements
+    from capplan.report.saturation_plot import latency_figure, saturation_figure, throughput_figure
+
+    n = np.array([1, 2, 4, 8, 16.0])
+    x = np.minimum(n, 2) * 50.0
+    r = 1000 * n / x
+    est = estimate_saturation(Measurements(concurrency=n, throughput_rps=x, latency_ms={"mean": r, "p95": 3 * r},
+                                           latency_std_ms=r), ["p95<200ms"])
+    names = [trace.name for trace in saturation_figure(est).data]
+    assert "measured" in names and "measured p95" in names
+    assert any(name.startswith("USL") for name in names)
+    assert any(name.startswith("G/G/2 model") for name in names)
+    assert any(name.startswith("knee N=") for name in names) and any(name.startswith("safe ") for name in names)
+    assert any(name == "SLO p95<200ms" for name in names)
+    assert len(throughput_figure(est).data) + len(latency_figure(est).data) == len(names)
