@@ -140,6 +140,20 @@ class _LiveProgress:
             self.console.print(step_line(row))
 
 
+def _import_command(
+    source: Path = typer.Argument(..., help="Locust --csv prefix or *_stats_history.csv, or a measurements CSV."),
+    kind: str = typer.Option("auto", "--format", help="auto, locust or measurements (concurrency,throughput"
+                             "[,latency_ms])."),
+    out: Path = typer.Option(Path("datasets/runs"), "--out", help="Run store root."),
+    host: str = typer.Option("unknown", "--host", help="The host the data was measured against (recorded only)."),
+) -> None:
+    """Import existing measurements as a run: Locust's --csv output or a generic measurements CSV."""
+    from capplan.loadtest.importing import import_run
+
+    run_dir = import_run(source, kind, out, host)
+    typer.echo(f"imported {source} as run {run_dir}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``loadtest`` command group to the root app."""
     group = typer.Typer(name="loadtest", no_args_is_help=True, epilog=_EPILOG,
@@ -148,4 +162,6 @@ def register(app: typer.Typer) -> None:
     for scenario in ("baseline", "stress", "spike", "soak"):
         group.command(scenario, help=SCENARIO_HELP[scenario] + " " + _EPILOG,
                       short_help=SHORT_HELP[scenario])(_options_command(scenario))
+    group.command("import", short_help="Import Locust --csv output or a measurements CSV as a run.")(
+        _import_command)
     app.add_typer(group, name="loadtest")

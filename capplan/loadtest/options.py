@@ -75,8 +75,9 @@ def read_config_defaults(path: Path, scenario: str) -> ConfigDefaults:
 
 def _loadtest_fields(lt: Any, scenario: str, base: Path) -> dict[str, Any]:
     fields: dict[str, Any] = {"host": lt.host, "allow_hosts": tuple(lt.allow_hosts),
-                              "workers": lt.workers if lt.workers > 1 else 0,
-                              "out_dir": base / lt.out_dir, "max_duration_s": lt.max_duration.seconds}
+                              "workers": lt.workers if lt.workers > 1 else 0, "out_dir": base / lt.out_dir}
+    if scenario == "stress" or "max_duration" in lt.model_fields_set:
+        fields["max_duration_s"] = lt.max_duration.seconds  # fixed schedules otherwise run to their end
     if lt.locustfile:
         fields["locustfile"] = base / lt.locustfile
     if scenario == "baseline":

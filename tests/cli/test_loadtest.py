@@ -100,3 +100,26 @@ def test_usage_errors_do_not_import_locust_into_the_caller():
             "print(r.exit_code, 'locust' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.split()
     assert out == ["5", "False"]
+
+
+def test_import_measurements_csv_becomes_a_run(tmp_path):
+    from capplan.store.runs import read_run
+
+    csv = tmp_path / "m.csv"
+    csv.write_text("concurrency,throughput,latency_ms\n1,95,10.5\n2,180,11\n4,350,11.4\n8,398,20.1\n")
+    result = _invoke("import", str(csv), "--out", str(tmp_path / "runs"))
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    run = read_run(run_dir)
+    assert list(run.steps["throughput_rps"]) == [95, 180, 350, 398]
+
+
+def test_import_of_a_missing_file_exits_3(tmp_path):
+    result = _invoke("import", str(tmp_path / "missing.csv"), "--out", str(tmp_path))
+    assert result.exit_code == 3 and "nothing to import" in result.output
+
+
+def test_import_rejects_an_unknown_format(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("concurrency,throughput\n1,2\n")
+    assert _invoke("import", str(csv), "--format", "jmeter").exit_code == 2

@@ -185,3 +185,26 @@ def test_soak_flags_a_leaking_target(tmp_path):
     assert soak["verdict"] == "degradation/leak suspected"
     assert soak["trends"]["rss"]["slope_per_hour"] > 0
     assert "memory grows" in result.stdout
+
+
+def test_example_locustfile_runs_against_the_demo_target(tmp_path):
+    locustfile = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+    with start_target(TargetSettings(port=0, slots=4, service_ms=5)) as target:
+        result = _capplan("loadtest", "baseline", "--host", target.url, "--locustfile", str(locustfile),
+                          "--users", "4", "--ramp", "1s", "--hold", "3s", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    run = read_run(_only_run(tmp_path))
+    assert run.seconds["requests"].sum() > 50 and run.seconds["errors"].sum() == 0
+
+
+def test_locust_csv_output_imports_as_a_run(tmp_path):
+    locust = Path(sys.executable).with_name("locust")
+    locustfile = Path(__file__).resolve().parents[2] / "loadtests" / "locustfile.py"
+    with start_target(TargetSettings(port=0, slots=4, service_ms=5)) as target:
+        subprocess.run([str(locust), "-f", str(locustfile), "--headless", "-u", "4", "-r", "4", "-t", "5s",
+                        "--host", target.url, "--csv", str(tmp_path / "lc"), "--only-summary"],
+                       capture_output=True, timeout=60, check=True)
+    result = _capplan("loadtest", "import", str(tmp_path / "lc"), "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    run = read_run(_only_run(tmp_path / "runs"))
+    assert run.seconds["requests"].sum() > 50
