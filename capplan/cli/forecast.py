@@ -6,7 +6,9 @@ import json
 import os
 import re
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from multiprocessing import get_context
@@ -112,24 +114,51 @@ def expand_sources(sources: list[str]) -> list[str]:
     return expanded
 
 
-def forecast_source(job: SeriesJob) -> Any:
+def forecast_source(job: SeriesJob, executor: Executor | None = None) -> Any:
     """Read one history and forecast it (module level, so worker processes can run it)."""
     from capplan.models.forecast import DemandForecaster
     from capplan.store.history import read_history
 
     history = read_history(job.source, job.options)
-    return DemandForecaster(job.settings).fit(history).predict(job.horizon_days)
+    return DemandForecaster(job.settings).fit(history, executor).predict(job.horizon_days)
+
+
+@contextmanager
+def fold_pool() -> Iterator[Executor | None]:
+    """A forked process pool for one series' fold fits (None on one core or without fork).
+
+    Prophet is imported first so the workers inherit it, and the workers are started at once,
+    before any thread exists, so forking is safe.
+    """
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or not sys.platform.startswith("linux"):
+        yield None
+        return
+    import prophet  # noqa: F401
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
+    try:
+        pool.submit(int).result()
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def forecast_many(jobs: list[SeriesJob], workers: int) -> list[Any]:
     """Forecast every job, spread over ``workers`` processes when there is more than one job.
 
-    Worker processes start with ``spawn`` (a fresh interpreter: safe with Prophet's threads and
-    CmdStan children); errors come back as the CapplanError each worker raised.
+    Workers are forked where the platform allows it (no second import of pandas and Prophet;
+    the parent has started no threads yet) and spawned elsewhere, which is why the console
+    entry point keeps its ``if __name__ == "__main__"`` guard. Errors come back as the
+    CapplanError each worker raised.
     """
-    if len(jobs) == 1 or workers <= 1:
+    if len(jobs) == 1:
+        with fold_pool() as pool:
+            return [forecast_source(jobs[0], pool)]
+    if workers <= 1:
         return [forecast_source(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context(method)) as pool:
         return list(pool.map(forecast_source, jobs))
 
 
@@ -270,7 +299,9 @@ def _run_backtest(source: str, options: Any, settings: Any, horizon_days: int, f
         raise InputDataError(f"backtest of {history.name} needs about {horizon_days * 2 + MIN_HISTORY_DAYS} days "
                              f"for 2 folds at horizon {horizon_days}d, got {len(daily)}: shorten --horizon")
     auto = DemandForecaster(_with_model(settings, "auto"))
-    return history.name, backtest(daily, auto._candidates(), horizon_days, origins, settings.interval, threads=2)
+    with fold_pool() as pool:
+        return history.name, backtest(daily, auto._candidates(), horizon_days, origins, settings.interval,
+                                      threads=2, executor=pool)
 
 
 def _with_model(settings: Any, model: str) -> Any:

@@ -11,7 +11,7 @@ other folds only (Vovk 2015, "Cross-conformal predictors"), so no point judges i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,23 +95,23 @@ def backtest(
     origins: list[int],
     interval: float = 0.8,
     threads: int = 1,
+    executor: Executor | None = None,
 ) -> BacktestResult:
     """Evaluate each forecaster on every origin of a daily ``series`` (NaN = missing day).
 
-    ``threads`` > 1 runs the fold fits concurrently (results do not depend on it).
+    Fold fits run on ``executor`` when given (e.g. a process pool: forecasters must then be
+    picklable), else on ``threads`` threads; the result does not depend on either.
     """
     tasks = [(name, origin) for origin in origins for name in forecasters]
-
-    def run(task: tuple[str, int]) -> FoldForecast:
-        name, origin = task
-        return _fold(series, forecasters[name], origin, horizon_days)
-
-    if threads > 1 and len(tasks) > 1:
-        # Prophet spends its fit in a CmdStan child process, so threads overlap well.
+    arguments = [(series, forecasters[name], origin, horizon_days) for name, origin in tasks]
+    if executor is not None:
+        results = list(executor.map(_fold_task, arguments))
+    elif threads > 1 and len(tasks) > 1:
+        # Prophet spends part of each fit in a CmdStan child process, so threads overlap somewhat.
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(run, tasks))
+            results = list(pool.map(_fold_task, arguments))
     else:
-        results = [run(task) for task in tasks]
+        results = [_fold_task(a) for a in arguments]
     folds: dict[str, list[FoldForecast]] = {name: [] for name in forecasters}
     for (name, _), result in zip(tasks, results):
         folds[name].append(result)
@@ -120,7 +120,8 @@ def backtest(
                           {name: tuple(items) for name, items in folds.items()})
 
 
-def _fold(series: pd.Series, forecaster: PointForecaster, origin: int, horizon_days: int) -> FoldForecast:
+def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldForecast:
+    series, forecaster, origin, horizon_days = arguments
     train = series.iloc[:origin]
     actual = series.iloc[origin:origin + horizon_days].to_numpy(dtype=float)
     filled = train.interpolate(limit_direction="both").to_numpy(dtype=float)

@@ -10,7 +10,7 @@ their future days. Everything here is pure: no files, no clock, no printing.
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -103,11 +103,12 @@ class DemandForecaster:
         if not 0.0 < self.settings.interval < 1.0:
             raise ConfigError(f"--interval must be between 0 and 1, got {self.settings.interval!r}: pass e.g. 0.8")
 
-    def fit(self, history: Any) -> Self:
+    def fit(self, history: Any, executor: Executor | None = None) -> Self:
         """Calibrate on rolling-origin folds of ``history.daily`` and fit the chosen model on all of it.
 
         ``history`` is a capplan.store.history.History or anything with ``daily`` (pd.Series),
-        ``unit``, ``peak_rps_per_unit``, ``name`` and ``warnings``.
+        ``unit``, ``peak_rps_per_unit``, ``name`` and ``warnings``. ``executor`` (e.g. a
+        process pool started before any thread) runs the calibration folds; the result is the same.
         """
         daily = _trim(history.daily)
         if (daily < 0).any():
@@ -122,7 +123,7 @@ class DemandForecaster:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The final fit does not depend on calibration unless the model is chosen by it: overlap them.
             final = None if self.settings.model == "auto" else pool.submit(self._final_fit, daily, self.settings.model)
-            self.backtest_ = self._calibration_backtest(daily, self._candidates())
+            self.backtest_ = self._calibration_backtest(daily, self._candidates(), executor)
             self.model_ = self.backtest_.winner if final is None else self.settings.model
             self.point_ = self._final_fit(daily, self.model_) if final is None else final.result()
         self.calibration_ = self.backtest_.calibration(self.model_)
@@ -166,7 +167,9 @@ class DemandForecaster:
         fn = BASELINES[model_name]
         return lambda ds: _baseline_point(daily, len(ds), fn)
 
-    def _calibration_backtest(self, daily: pd.Series, candidates: dict[str, PointForecaster]) -> BacktestResult:
+    def _calibration_backtest(
+        self, daily: pd.Series, candidates: dict[str, PointForecaster], executor: Executor | None
+    ) -> BacktestResult:
         n = len(daily)
         min_train = max(MIN_HISTORY_DAYS - 7, n // 3)
         horizon = min(max(7, min(self.settings.horizon_days, 365, n // 3)), n - min_train)
@@ -174,7 +177,7 @@ class DemandForecaster:
         if not origins:
             raise InputDataError(f"forecast needs at least {MIN_HISTORY_DAYS} days of history, got {n}: "
                                  "export a longer history")
-        return backtest(daily, candidates, horizon, origins, self.settings.interval, self.settings.threads)
+        return backtest(daily, candidates, horizon, origins, self.settings.interval, self.settings.threads, executor)
 
 
 def apply_uplifts(frame: pd.DataFrame, events: tuple[Event, ...]) -> pd.DataFrame:
