@@ -9,7 +9,7 @@ Pipeline (each number is defined in :class:`SaturationEstimate`):
 3. Knee: the asymptote intersection N_knee = X_max·(R₀ + Z) of the operational bounds
    (Lazowska et al., *Quantitative System Performance*, 1984, §5.2: N* = (D + Z)/D_max),
    R₀ the low-load latency floor and Z the think time.
-4. Queue: c = round(X_max·R₀) effective servers with service time s = c/X_max, service-time
+4. Queue: c = ⌊X_max·R₀⌋ effective servers with service time s = c/X_max, service-time
    CV from the low-load latency spread, Poisson arrivals (Allen–Cunneen G/G/c,
    :mod:`capplan.models.queueing`). When target CPU was recorded, the utilisation law
    D = U/X gives the CPU service demand as a cross-check.
@@ -122,7 +122,7 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
     floor_ms, service_cv = _latency_floor(steps)
     max_rps, max_ci, basis, more = _max_throughput(steps, usl)
     warnings += more
-    servers = int(min(MAX_SERVERS, max(1, round(max_rps * floor_ms / 1000.0))))
+    servers = _effective_servers(max_rps * floor_ms / 1000.0)
     service_ms = 1000.0 * servers / max_rps
     queue = _Queue(servers, service_ms / 1000.0, service_cv)
     cap_rps = target_utilization * max_rps
@@ -252,6 +252,12 @@ def _safe_throughput(m: Measurements, slos, queue: _Queue, cap_rps: float,
     if not slos:
         warnings.append("no SLO given: safe_throughput_rps only applies the target utilisation; pass --slo")
     return safe, basis, warnings
+
+
+def _effective_servers(busy: float) -> int:
+    """c from X_max·R₀, rounded down (with 0.1 slack for noise): the client-side part of the
+    latency floor inflates R₀, and fewer servers is the conservative side for the SLO."""
+    return int(min(MAX_SERVERS, max(1, math.floor(busy + 0.1))))
 
 
 def _cpu_demand_ms(m: Measurements) -> float:
