@@ -309,7 +309,11 @@ class _HttpProtocol(asyncio.Protocol):
         head = bytes(self._buffer[:end]).decode("latin-1")
         lines = head.split("\r\n")
         headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-        body_len = int(headers.get("content-length", "0") or 0)
+        length = headers.get("content-length", "0") or "0"
+        if not length.isdigit():
+            self._send(_response(400, b"bad content-length\n", "text/plain", False), False)
+            return
+        body_len = int(length)
         if len(self._buffer) < end + 4 + body_len:
             return
         del self._buffer[: end + 4 + body_len]

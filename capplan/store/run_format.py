@@ -219,7 +219,8 @@ def _column_array(series: pd.Series | None, dtype: pa.DataType, n: int, name: st
             numeric = pd.to_numeric(series, errors="raise")
             return pa.array(numeric.round().astype("Int64"), type=dtype, from_pandas=True)
         if pa.types.is_timestamp(dtype):
-            return pa.array(pd.to_datetime(series, utc=True), type=dtype, from_pandas=True)
+            stamps = pd.to_datetime(series, utc=True).dt.floor("us")  # Parquet keeps microseconds
+            return pa.array(stamps, type=dtype, from_pandas=True)
         if pa.types.is_binary(dtype):
             return pa.array([_as_bytes(v, name) for v in series], type=dtype)
         return pa.array([None if _is_missing(v) else str(v) for v in series], type=dtype)

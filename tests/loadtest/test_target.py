@@ -171,3 +171,13 @@ def test_invalid_settings_raise_one_config_error_naming_the_value(field, value):
     with pytest.raises(ConfigError) as info:
         TargetSettings(**{field: value})
     assert repr(value) in str(info.value)
+
+
+def test_a_malformed_request_gets_400_and_the_server_keeps_serving():
+    import socket
+
+    with start_target(TargetSettings(port=0)) as target:
+        with socket.create_connection(("127.0.0.1", target.port), timeout=5) as raw:
+            raw.sendall(b"POST / HTTP/1.1\r\nContent-Length: lots\r\n\r\n")
+            assert raw.recv(1024).startswith(b"HTTP/1.1 400")
+        assert _get(_connect(target.url), "/health")[0] == 200

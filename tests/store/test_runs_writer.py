@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capplan.errors import CapplanError, ConfigError, InputDataError
@@ -174,3 +174,32 @@ def test_the_writer_refuses_use_after_finalize_and_unknown_statuses(tmp_path):
 def test_a_flush_interval_above_five_seconds_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="flush interval"):
         RunWriter("soak", "http://127.0.0.1:1", root=tmp_path, flush_interval_s=10)
+
+
+_FLOAT = st.none() | st.floats(allow_nan=False, allow_infinity=False, width=64)
+_ROW = st.fixed_dictionaries(
+    {"t_s": st.floats(0, 1e6, allow_nan=False)},
+    optional={"users": st.integers(0, 10**6), "throughput_rps": _FLOAT, "latency_p99_ms": _FLOAT,
+              "stage": st.text(max_size=8), "sketch": st.binary(max_size=32), "errors": st.integers(0, 10**9)},
+)
+
+
+@given(st.lists(_ROW, min_size=1, max_size=20), st.integers(1, 4))
+@settings(max_examples=40, deadline=None)
+def test_any_rows_round_trip_exactly_whatever_the_flush_pattern(tmp_path_factory, rows, flush_every):
+    root = tmp_path_factory.mktemp("prop")
+    writer = RunWriter("stress", "http://127.0.0.1:1", root=root)
+    for index, row in enumerate(rows):
+        writer.append_seconds([row])
+        if index % flush_every == 0:
+            writer.flush()
+    seconds = read_run(writer.finalize("complete")).seconds
+    expected = sorted(rows, key=lambda r: r["t_s"])  # the store keeps rows in time order (stable)
+    for column in ("t_s", "users", "throughput_rps", "latency_p99_ms", "stage", "sketch", "errors"):
+        got = seconds[column].tolist()
+        want = [row.get(column) for row in expected]
+        for g, w in zip(got, want, strict=True):
+            if w is None:
+                assert g is None or (isinstance(g, float) and math.isnan(g)), column
+            else:
+                assert g == w, column
