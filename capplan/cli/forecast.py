@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
@@ -211,17 +211,24 @@ def forecast(  # noqa: PLR0913 - typer maps each flag to a parameter
     peak_to_mean: float = typer.Option(None, "--peak-to-mean", help="Peak/mean hour ratio for daily totals."),
     country: str = typer.Option(None, "--country", help="Public holidays of this country (ISO code, e.g. US)."),
     event: list[str] = typer.Option(None, "--event", help="name@2026-11-27[,date…][x1.5][+2d]; repeatable."),
-    growth_model: str = typer.Option("linear", "--growth-model", help="linear or logistic (needs --cap)."),
+    growth_model: str = typer.Option("linear", "--growth-model", help="linear, logistic (needs --cap) or flat."),
     cap: float = typer.Option(None, "--cap", help="Saturation level for logistic growth (series units)."),
     from_rate: float = typer.Option(None, "--from-rate", help="What-if: current peak req/s (no history)."),
     growth: str = typer.Option(None, "--growth", help="What-if: compound growth, e.g. 15%/month."),
     multiplier: list[str] = typer.Option(None, "--multiplier", help="What-if: factor@date, e.g. 1.5@2027-03-01."),
     start: str = typer.Option(None, "--start", help="What-if: first forecast day (default: today)."),
     jobs: int = typer.Option(0, "--jobs", help="Worker processes for many series (default: CPU count)."),
+    config: Path = typer.Option(None, "--config", help="Read source, horizon, model and events from [demand]."),
 ) -> None:
     """Forecast daily peak traffic with a calibrated interval, or a what-if growth scenario."""
     if as_json and as_csv:
         raise ConfigError("--json and --csv were both given, got both: pick one output format")
+    if config is not None:
+        result, events = _from_config(config, history)
+        _print_forecasts(result, as_json, as_csv)
+        if plot is not None:
+            _write_plot(result, plot, events)
+        return
     horizon_days = parse_days(horizon)
     events = tuple(parse_event(e) for e in event or [])
     if from_rate is not None or growth is not None:
@@ -257,8 +264,9 @@ def _settings(interval: float, model: str, horizon_days: int, prophet: tuple[str
     from capplan.models.prophet_model import ProphetSettings
 
     growth_model, cap, country, events = prophet
-    if growth_model not in ("linear", "logistic"):
-        raise ConfigError(f"--growth-model must be linear or logistic, got {growth_model!r}: pass --growth-model linear")
+    if growth_model not in ("linear", "logistic", "flat"):
+        raise ConfigError(f"--growth-model must be linear, logistic or flat, got {growth_model!r}: "
+                          "pass --growth-model linear")
     if country is not None:
         _check_country(country)
     return ForecastSettings(interval=interval, model=model, horizon_days=horizon_days,
@@ -305,8 +313,6 @@ def _run_backtest(source: str, options: Any, settings: Any, horizon_days: int, f
 
 
 def _with_model(settings: Any, model: str) -> Any:
-    from dataclasses import replace
-
     return replace(settings, model=model)
 
 
@@ -391,3 +397,38 @@ def _write_plot(results: list[Any], path: Path, events: tuple) -> None:
         target = path if len(results) == 1 else path.with_name(f"{path.stem}-{result.name}{path.suffix}")
         write_forecast_html(result, target, events)
         typer.echo(f"plot written to {target}", err=True)
+
+
+def _from_config(path: Path, sources: list[str] | None) -> tuple[list[Any], tuple]:
+    """Forecast as ``[demand]`` in capplan.toml says (HISTORY arguments replace its source)."""
+    from capplan.config import load_config
+    from capplan.models.forecast import ForecastSettings, apply_uplifts
+    from capplan.models.growth import what_if_forecast
+    from capplan.models.prophet_model import ProphetSettings
+    from capplan.store.history import HistoryOptions
+
+    loaded = load_config(path)
+    demand = loaded.demand
+    events = tuple(_config_event(e) for e in demand.events)
+    if demand.source is None and not sources:
+        steps = [(e.first_day, e.multiplier) for e in demand.events if e.is_permanent]
+        scenario = what_if_forecast(float(demand.from_rate), demand.growth.fraction_per_month, demand.horizon_days,
+                                    demand.start or date.today(), steps)
+        spans = tuple(e for e in events if not e.lasting)
+        return [replace(scenario, frame=apply_uplifts(scenario.frame, spans))], events
+    options = HistoryOptions(demand.time_column, demand.value_column, demand.unit, demand.peak_quantile,
+                             demand.peak_to_mean)
+    settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
+                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap, events=events))
+    chosen = sources or [demand.source if demand.source.startswith("prometheus://") else
+                         str(loaded.resolve(demand.source))]
+    jobs = [SeriesJob(s, options, settings, demand.horizon_days) for s in expand_sources(chosen)]
+    return forecast_many(jobs, os.cpu_count() or 1), events
+
+
+def _config_event(event: Any) -> Any:
+    from capplan.models.prophet_model import Event
+
+    last = event.last_day or event.first_day
+    return Event(event.name, (event.first_day,), event.multiplier, 0, (last - event.first_day).days,
+                 lasting=event.is_permanent)

@@ -190,7 +190,7 @@ def apply_uplifts(frame: pd.DataFrame, events: tuple[Event, ...]) -> pd.DataFram
         if not event.uplift > 0:
             raise ConfigError(f"event {event.name} uplift must be positive, got {event.uplift!r}: "
                               "write e.g. 1.5 for +50 %")
-        hit = frame["ds"].isin(event.days())
+        hit = frame["ds"] >= pd.Timestamp(min(event.dates)) if event.lasting else frame["ds"].isin(event.days())
         frame.loc[hit, columns] = frame.loc[hit, columns] * event.uplift
     return frame
 

@@ -30,7 +30,8 @@ class Event:
     """A custom event: its dates, a window around each date (days), an optional expected uplift.
 
     With ``uplift`` (e.g. 1.5 = +50 %) the forecast on the event's future days is multiplied by
-    it; without, Prophet learns the effect from the event's past occurrences in the history.
+    it (every day from the first date on when ``lasting``); without, Prophet learns the effect
+    from the event's past occurrences in the history.
     """
 
     name: str
@@ -38,9 +39,11 @@ class Event:
     uplift: float | None = None
     lower_window_days: int = 0
     upper_window_days: int = 0
+    lasting: bool = False
+    """True for a lasting step: the uplift applies from the first date on (a launch ×1.5)."""
 
     def days(self) -> pd.DatetimeIndex:
-        """Every day the event covers, windows included."""
+        """Every day the event covers, windows included (for a lasting step: its first day)."""
         spans = [pd.date_range(pd.Timestamp(d) - pd.Timedelta(days=self.lower_window_days),
                                pd.Timestamp(d) + pd.Timedelta(days=self.upper_window_days), freq="D")
                  for d in self.dates]

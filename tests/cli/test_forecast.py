@@ -84,7 +84,7 @@ def test_backtest_prints_scores_and_the_winner(short_history):
     (["--peak", "p200"], "--peak must be max"),
     (["--country", "XX"], "not a supported holiday calendar"),
     (["--event", "launch"], "--event must look like"),
-    (["--growth-model", "cubic"], "--growth-model must be linear or logistic"),
+    (["--growth-model", "cubic"], "--growth-model must be linear, logistic or flat"),
 ])
 def test_bad_flags_exit_2_with_one_line(short_history, args, message):
     result = runner.invoke(app, ["forecast", str(short_history), *args])
@@ -140,3 +140,48 @@ def test_an_error_in_one_worker_series_is_reported_cleanly(tmp_path):
     (tmp_path / "bad.csv").write_text("ds,y\n2025-01-01,x\n2025-01-02,1\n")
     result = runner.invoke(app, ["forecast", str(tmp_path), "--jobs", "2"])
     assert result.exit_code == 3 and "non-numeric value, 'x'" in result.stderr
+
+
+def _config(tmp_path, demand: str) -> Path:
+    """The repository's annotated capplan.toml with its [demand] section replaced."""
+    text = (Path(__file__).resolve().parents[2] / "capplan.toml").read_text()
+    start = text.index("[demand]")
+    end = text.index("[pricing]")
+    path = tmp_path / "capplan.toml"
+    path.write_text(text[:start] + demand + "\n" + text[end:])
+    return path
+
+
+def test_config_what_if_applies_spans_and_lasting_steps(tmp_path):
+    demand = """[demand]
+from_rate = 100
+growth = "0%/month"
+start = 2027-01-01
+horizon = "90d"
+[[demand.events]]
+name = "campaign"
+start = 2027-01-10
+end = 2027-01-11
+multiplier = 2.0
+[[demand.events]]
+name = "launch"
+start = 2027-02-01
+multiplier = 1.5
+"""
+    result = runner.invoke(app, ["forecast", "--config", str(_config(tmp_path, demand)), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["ds"]: r["yhat"] for r in json.loads(result.stdout)["forecast"]}
+    assert [rows[d] for d in ("2027-01-09", "2027-01-10", "2027-01-11", "2027-01-12")] == [100, 200, 200, 100]
+    assert rows["2027-01-31"] == 100 and rows["2027-02-01"] == 150 and rows["2027-03-31"] == 150
+
+
+def test_config_history_source_is_forecast(tmp_path, short_history):
+    demand = f"""[demand]
+source = "{short_history}"
+horizon = "21d"
+model = "seasonal_naive"
+"""
+    result = runner.invoke(app, ["forecast", "--config", str(_config(tmp_path, demand)), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["model"] == "seasonal_naive" and len(payload["forecast"]) == 21

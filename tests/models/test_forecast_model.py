@@ -125,3 +125,13 @@ def test_monthly_p90_peak_is_never_below_the_p50_peak():
     table = forecast.monthly_peaks()
     assert table["month"].tolist() == ["2025-05", "2025-06", "2025-07", "2025-08"]
     assert (table["p90_peak"] >= table["p50_peak"]).all()
+
+
+def test_a_lasting_event_multiplies_every_day_from_its_date_on():
+    launch = Event("launch", (date(2025, 6, 10),), uplift=1.5, lasting=True)
+    settings = ForecastSettings(model="seasonal_naive", horizon_days=30, prophet=ProphetSettings(events=(launch,)))
+    plain = DemandForecaster(ForecastSettings(model="seasonal_naive", horizon_days=30)).fit(_series()).predict(30)
+    lifted = DemandForecaster(settings).fit(_series()).predict(30)
+    ratio = (lifted.frame.set_index("ds")["yhat"] / plain.frame.set_index("ds")["yhat"])
+    assert ratio.loc[:"2025-06-09"].tolist() == pytest.approx([1.0] * 10)
+    assert ratio.loc["2025-06-10":].tolist() == pytest.approx([1.5] * 20)
