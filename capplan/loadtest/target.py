@@ -42,6 +42,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import TracebackType
 
 from capplan.errors import ConfigError, LoadTestError
@@ -478,9 +479,11 @@ def start_target(settings: TargetSettings | None = None) -> RunningTarget:
     """
     settings = settings or TargetSettings(port=0)
     code = "import sys; from capplan.loadtest.target import _child_main; _child_main(sys.argv[1], int(sys.argv[2]))"
+    package_root = str(Path(__file__).resolve().parents[2])  # importable even when not installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(
         [sys.executable, "-c", code, json.dumps(asdict(settings)), str(os.getpid())],
-        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
     )
     url = _read_ready_line(process)
     _wait_accepting(url, process)

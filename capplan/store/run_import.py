@@ -28,6 +28,7 @@ dropped as ramp transient.
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -171,9 +172,7 @@ def import_locust_csv(source: Path | str, *, root: Path | str = DEFAULT_ROOT, sc
     writer = RunWriter(scenario, host, root=root, started_at=started,
                        parameters={"source": "locust-csv", "name": name, "settle_s": settle_s,
                                    "locust_percentiles": mode})
-    writer.append_seconds(seconds.drop(columns=["interval_s"]))
-    writer.write_steps(steps)
-    return writer.finalize("complete", summary=summary)
+    return _write_or_remove(writer, seconds.drop(columns=["interval_s"]), steps, summary)
 
 
 def _final_percentiles(rows: pd.DataFrame) -> dict[str, float | None]:
@@ -216,8 +215,20 @@ def import_measurements_csv(path: Path | str, *, root: Path | str = DEFAULT_ROOT
     _check_measurements(data, source)
     steps = _measurement_steps(data)
     writer = RunWriter(scenario, host, root=root, parameters={"source": "measurements-csv"})
-    writer.write_steps(steps)
-    return writer.finalize("complete", summary={"imported_from": str(source), "steps": len(steps)})
+    return _write_or_remove(writer, None, steps, {"imported_from": str(source), "steps": len(steps)})
+
+
+def _write_or_remove(writer: RunWriter, seconds: pd.DataFrame | None, steps: pd.DataFrame,
+                     summary: dict[str, Any]) -> Path:
+    """Write and finalize an imported run; on any failure remove it, so no half run is left."""
+    try:
+        if seconds is not None:
+            writer.append_seconds(seconds)
+        writer.write_steps(steps)
+        return writer.finalize("complete", summary=summary)
+    except BaseException:
+        shutil.rmtree(writer.path, ignore_errors=True)
+        raise
 
 
 def _measurement_steps(data: pd.DataFrame) -> pd.DataFrame:

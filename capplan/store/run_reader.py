@@ -78,6 +78,8 @@ class RunSummary:
 def read_meta(path: Path | str) -> dict[str, Any]:
     """Parse and check ``run.json`` of a run directory."""
     run_dir = Path(path)
+    if run_dir.name == RUN_JSON and run_dir.is_file():
+        run_dir = run_dir.parent
     meta_path = run_dir / RUN_JSON
     if not run_dir.is_dir():
         raise InputDataError(f"run directory does not exist, {str(run_dir)!r}: pass a directory under datasets/runs/")
@@ -96,6 +98,7 @@ def read_meta(path: Path | str) -> dict[str, Any]:
 def read_run(path: Path | str) -> Run:
     """Read a run directory: finalized (seconds.parquet) or partial (seconds/part-*.parquet)."""
     run_dir = Path(path)
+    run_dir = run_dir.parent if run_dir.name == RUN_JSON and run_dir.is_file() else run_dir
     meta = read_meta(run_dir)
     warnings: list[str] = list(meta.get("warnings", []))
     seconds = _read_seconds(run_dir, warnings)

@@ -148,3 +148,9 @@ def test_a_run_written_on_another_host_with_status_running_is_not_live(tmp_path)
     (writer.path / "run.json").write_text(json.dumps(meta))
     assert read_run(writer.path).status == "incomplete"
     assert os.getpid() == meta["writer"]["pid"]  # same pid, but not this machine's process
+
+
+def test_read_run_also_accepts_the_run_json_path(tmp_path):
+    writer = RunWriter("baseline", "http://127.0.0.1:1", root=tmp_path)
+    path = writer.finalize("complete")
+    assert read_run(path / "run.json").path == path
