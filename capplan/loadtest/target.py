@@ -238,30 +238,18 @@ def _rss_bytes() -> int:
 
 
 def _metrics_text(slots: _Slots, stats: _Stats) -> str:
-    lines = [
-        "# HELP requests_total Requests served by the demo target, by HTTP status code.",
-        "# TYPE requests_total counter",
-    ]
-    codes = dict(stats.requests_by_code)
-    codes.setdefault(200, 0)
+    """Prometheus text exposition format 0.0.4 (checked with ``promtool check metrics``)."""
+    codes = {200: 0, **stats.requests_by_code}
+    lines = ["# HELP requests_total Requests served by the demo target, by HTTP status code.",
+             "# TYPE requests_total counter"]
     lines += [f'requests_total{{code="{code}"}} {n}' for code, n in sorted(codes.items())]
-    lines += [
-        "# HELP busy_slots Service slots busy right now.",
-        "# TYPE busy_slots gauge",
-        f"busy_slots {slots.busy}",
-        "# HELP queued_requests Requests waiting for a free slot.",
-        "# TYPE queued_requests gauge",
-        f"queued_requests {len(slots.queue)}",
-        "# HELP slots Configured service slots.",
-        "# TYPE slots gauge",
-        f"slots {slots.settings.slots}",
-        "# HELP process_resident_memory_bytes Resident memory size in bytes.",
-        "# TYPE process_resident_memory_bytes gauge",
-        f"process_resident_memory_bytes {_rss_bytes()}",
-        "# HELP leaked_bytes Bytes allocated on purpose by the leak knob.",
-        "# TYPE leaked_bytes gauge",
-        f"leaked_bytes {stats.leaked_bytes}",
-    ]
+    gauges = [("busy_slots", "Service slots busy right now.", slots.busy),
+              ("queued_requests", "Requests waiting for a free slot.", len(slots.queue)),
+              ("slots", "Configured service slots.", slots.settings.slots),
+              ("process_resident_memory_bytes", "Resident memory size in bytes.", _rss_bytes()),
+              ("leaked_bytes", "Bytes allocated on purpose by the leak knob.", stats.leaked_bytes)]
+    for name, help_text, value in gauges:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
     return "\n".join(lines) + "\n"
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.client
+import shutil
 import statistics
+import subprocess
 import time
 
 import psutil
@@ -128,6 +130,20 @@ def test_metrics_are_prometheus_text_with_busy_slots_and_rss():
         assert _metric(target.url, "slots") == 3
         assert _metric(target.url, "busy_slots") == 0
         assert _metric(target.url, "process_resident_memory_bytes") > 1e6
+
+
+def test_metrics_pass_promtool_check():
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian package prometheus; present in CI)")
+    with start_target(TargetSettings(port=0, error_rate=0.5, seed=2)) as target:
+        conn = _connect(target.url)
+        for _ in range(10):
+            _get(conn)
+        _, body = _get(conn, "/metrics")
+    checked = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert b'requests_total{code="500"}' in body
 
 
 def test_kill_stops_the_target_at_once():
