@@ -45,7 +45,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
-from capplan.errors import ConfigError, LoadTestError
+from capplan.errors import CapplanError, ConfigError, LoadTestError
 
 _DISTRIBUTIONS = ("exponential", "constant")
 _READY_TIMEOUT_S = 20.0
@@ -485,6 +485,9 @@ def _read_ready_line(process: subprocess.Popen[bytes]) -> str:
     reader.start()
     reader.join(_READY_TIMEOUT_S)
     line = result[0].decode().strip() if result else ""
+    if line.startswith("ERROR "):
+        process.wait()
+        raise LoadTestError(line.split(" ", 1)[1])
     if not line.startswith("READY "):
         process.kill()
         process.wait()
@@ -516,4 +519,9 @@ def _child_main(settings_json: str, parent_pid: int) -> None:
         sys.stdout.write(f"READY {url}\n")
         sys.stdout.flush()
 
-    run_target(settings, on_ready=ready, parent_pid=parent_pid)
+    try:
+        run_target(settings, on_ready=ready, parent_pid=parent_pid)
+    except CapplanError as exc:  # reported by the parent as one clear error
+        sys.stdout.write(f"ERROR {exc}\n")
+        sys.stdout.flush()
+        sys.exit(exc.exit_code)

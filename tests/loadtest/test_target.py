@@ -197,3 +197,16 @@ def test_a_malformed_request_gets_400_and_the_server_keeps_serving():
             raw.sendall(b"POST / HTTP/1.1\r\nContent-Length: lots\r\n\r\n")
             assert raw.recv(1024).startswith(b"HTTP/1.1 400")
         assert _get(_connect(target.url), "/health")[0] == 200
+
+
+def test_a_busy_port_is_one_load_test_error_from_start_target():
+    import socket
+
+    from capplan.errors import LoadTestError
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(LoadTestError, match=f"could not listen on 127.0.0.1:{port}"):
+            start_target(TargetSettings(port=port))
