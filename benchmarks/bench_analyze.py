@@ -4,7 +4,9 @@
    a latency sketch) is written with the run store's RunWriter; then the whole process
    ``capplan analyze RUN --json`` is timed (best of 3). Target: < 2 s.
    Baseline measured side by side: ``capplan --version`` (the same interpreter and CLI
-   import, doing nothing), so the ratio shows what the analysis itself adds.
+   import, doing nothing), so the ratio shows what the analysis itself adds. Also timed:
+   the same command in a process whose typer app registers only ``analyze`` (what the
+   command costs without the other commands' imports).
 2. A USL fit on 1,000 noisy points (best of 5). Target: < 100 ms.
    Baseline measured side by side: one unbounded ``scipy.optimize.curve_fit`` from a
    single starting point on the same points (what a hand-rolled fit would do).
@@ -72,6 +74,22 @@ def run_cli(*args: str) -> None:
     subprocess.run([str(CAPPLAN), *args], check=True, stdout=subprocess.DEVNULL, env=dict(os.environ))
 
 
+_ANALYZE_ONLY = (
+    "import typer\n"
+    "from capplan.cli import analyze\n"
+    "app = typer.Typer()\n"
+    "app.callback()(lambda: None)\n"
+    "analyze.register(app)\n"
+    "app()\n"
+)
+
+
+def run_analyze_only(run_dir: Path) -> None:
+    """``analyze RUN --json`` in a process that imports only the analyze command."""
+    subprocess.run([sys.executable, "-c", _ANALYZE_ONLY, "analyze", str(run_dir), "--json"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def usl_points() -> tuple[np.ndarray, np.ndarray]:
     """1,000 noisy points of σ = 0.03, κ = 0.0001, λ = 90 (specsdm91-like)."""
     rng = np.random.default_rng(7)
@@ -96,10 +114,13 @@ def main() -> None:
         print(f"wrote run with 86,400 s rows and 100 steps in {time.perf_counter() - start:.1f} s: {run_dir.name}")
         cli_s = best_of(3, lambda: run_cli("analyze", str(run_dir), "--json"))
         base_s = best_of(3, lambda: run_cli("--version"))
+        only_s = best_of(3, lambda: run_analyze_only(run_dir))
     print(f"capplan analyze (whole process): {cli_s:.3f} s; target {CLI_TARGET_S:.1f} s -> "
           f"{cli_s / CLI_TARGET_S:.2f} of target")
     print(f"  baseline `capplan --version` process: {base_s:.3f} s -> analyze costs {cli_s / base_s:.1f}x "
           f"the bare CLI start ({cli_s - base_s:.3f} s of analysis)")
+    print(f"  analyze-only process (no other commands imported): {only_s:.3f} s -> "
+          f"{only_s / CLI_TARGET_S:.2f} of target")
     n, x = usl_points()
     fit_s = best_of(5, lambda: UslModel().fit(n, x))
     base_fit_s = best_of(5, lambda: curve_fit_baseline(n, x))

@@ -48,12 +48,15 @@ def test_stress_analyze_matches_wrk_and_safe_rate_meets_the_slo(target_settings,
         result = CliRunner().invoke(app, ["analyze", str(stress.run_dir), "--json", "--slo", slo])
         assert result.exit_code == 0, result.output
         saturation = json.loads(result.stdout)["saturation"]
-        error = abs(saturation["max_throughput_rps"] - wrk.requests_per_s) / wrk.requests_per_s
-        assert error <= 0.10, (saturation["max_throughput_rps"], wrk.requests_per_s, saturation["steps"])
+        error = (saturation["max_throughput_rps"] - wrk.requests_per_s) / wrk.requests_per_s
+        assert abs(error) <= 0.10, (saturation["max_throughput_rps"], wrk.requests_per_s, saturation["steps"])
         safe = saturation["safe_throughput_rps"]
         assert 0 < safe < saturation["max_throughput_rps"]
         baseline = run_scenario(_baseline(target.url, target.pid, slo, tmp_path, safe))
     hold = [s for s in baseline.steps if s.get("stage") == "hold"] or list(baseline.steps)
     p95_ms = max(float(s["latency_p95_ms"]) for s in hold)
+    print(f"\nclosed loop {target_settings}: wrk -c64 {wrk.requests_per_s:.1f} req/s, max_throughput_rps "
+          f"{saturation['max_throughput_rps']:.1f} ({error:+.1%}), safe_throughput_rps {safe:.1f} "
+          f"({saturation['safe_basis']}), baseline p95 {p95_ms:.1f} ms vs {slo}")
     assert parse_slo(slo).is_met_by(p95_ms), (safe, p95_ms, baseline.verdict)
     assert baseline.verdict.slos_met is True, baseline.verdict
