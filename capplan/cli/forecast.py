@@ -223,23 +223,16 @@ def forecast(  # noqa: PLR0913 - typer maps each flag to a parameter
     """Forecast daily peak traffic with a calibrated interval, or a what-if growth scenario."""
     if as_json and as_csv:
         raise ConfigError("--json and --csv were both given, got both: pick one output format")
-    if config is not None:
-        result, events = _from_config(config, history)
-        _print_forecasts(result, as_json, as_csv)
-        if plot is not None:
-            _write_plot(result, plot, events)
-        return
     horizon_days = parse_days(horizon)
     events = tuple(parse_event(e) for e in event or [])
-    if from_rate is not None or growth is not None:
+    if config is not None:
+        result, events = _from_config(config, history)
+    elif from_rate is not None or growth is not None:
         result = [_what_if(from_rate, growth, horizon_days, multiplier or [], start)]
     else:
         options = _history_options(time_col, value_col, unit, peak, peak_to_mean)
         settings = _settings(interval, model, horizon_days, (growth_model, cap, country, events))
-        sources = expand_sources(history or [])
-        if not sources:
-            raise ConfigError("no history given, got nothing: pass a CSV/Parquet file, a folder, a prometheus:// "
-                              "URL, or --from-rate and --growth for a what-if")
+        sources = _sources(history)
         if backtest:
             _print_backtests([_run_backtest(s, options, settings, horizon_days, folds) for s in sources], as_json)
             return
@@ -248,6 +241,14 @@ def forecast(  # noqa: PLR0913 - typer maps each flag to a parameter
     _print_forecasts(result, as_json, as_csv)
     if plot is not None:
         _write_plot(result, plot, events)
+
+
+def _sources(history: list[str] | None) -> list[str]:
+    sources = expand_sources(history or [])
+    if not sources:
+        raise ConfigError("no history given, got nothing: pass a CSV/Parquet file, a folder, a prometheus:// "
+                          "URL, or --from-rate and --growth for a what-if")
+    return sources
 
 
 def _history_options(time_col: str | None, value_col: str | None, unit: str, peak: str,
@@ -343,6 +344,9 @@ def _backtest_dict(name: str, result: Any) -> dict[str, Any]:
 
 
 def _print_forecasts(results: list[Any], as_json: bool, as_csv: bool) -> None:
+    for result in results:
+        for warning in result.warnings:
+            typer.echo(f"warning: {result.name}: {warning}", err=True)
     if as_json:
         dump_json(results[0].to_dict() if len(results) == 1 else {"series": [r.to_dict() for r in results]})
     elif as_csv:
@@ -378,10 +382,7 @@ def _print_monthly(result: Any) -> None:
                       f"{row.p50_peak * result.peak_rps_per_unit:,.1f}",
                       f"{row.p90_peak * result.peak_rps_per_unit:,.1f}")
     console.print(table)
-    for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    best = min(result.candidates, key=lambda s: s.mase) if result.candidates else None
-    if best is not None:
+    if result.candidates:
         console.print(f"calibration backtest: {result.model} MASE {_score_of(result).mase:.2f}, "
                       f"interval coverage {_score_of(result).coverage:.0%}", highlight=False)
 
