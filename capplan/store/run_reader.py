@@ -118,6 +118,8 @@ def _read_seconds(run_dir: Path, warnings: list[str]) -> pd.DataFrame:
     if (run_dir / SECONDS_FILE).is_file():
         return _read_optional(run_dir / SECONDS_FILE, SECOND_COLUMNS, warnings)
     merged = merge_parts(run_dir)
+    if merged.warnings and (run_dir / SECONDS_FILE).is_file():  # finalized while we read its parts
+        return _read_optional(run_dir / SECONDS_FILE, SECOND_COLUMNS, warnings)
     warnings.extend(merged.warnings)
     return merged.frame
 
