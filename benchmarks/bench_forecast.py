@@ -12,6 +12,10 @@ Cases (targets from issue 4):
    baseline: ``prophet.diagnostics.cross_validation`` with the same 10 cutoffs, Prophet only.
 4. 50 series in one call (1 year daily each, 90 days ahead) spread over the cores; baseline:
    the same call with ``--jobs 1``.
+
+With ``--accuracy`` (and ../shared/reference present) it also prints the 10-fold, 90-day
+backtest table of the public traffic series, with the coverage of Prophet's own 80 %
+interval (uncertainty_samples=1000, seeded) beside capplan's conformal one.
 """
 
 from __future__ import annotations
@@ -112,6 +116,55 @@ def main() -> None:
         report(f"{series} series in one call (all cores)", ours, serial, "--jobs 1", "spread over cores")
 
 
+def accuracy() -> None:
+    """Backtest table per reference series: capplan's models and Prophet's own interval coverage."""
+    sys.path.insert(0, str(ROOT))
+    reference = ROOT.parent / "shared" / "reference" / "traffic"
+    if not reference.is_dir():
+        print(f"accuracy: {reference} not found, skipped")
+        return
+    from capplan.models.backtest import backtest, rolling_origins
+    from capplan.models.forecast import MIN_HISTORY_DAYS, DemandForecaster, ForecastSettings
+    from capplan.store.history import read_history
+
+    for name in ("appserver_traffic_stats_DAILY_CHs", "appserver_traffic_stats_HOURLY_CHs",
+                 "prophet_example_wp_log_peyton_manning"):
+        history = read_history(reference / f"{name}.csv")
+        daily = history.daily.loc[history.daily.first_valid_index():history.daily.last_valid_index()]
+        origins = rolling_origins(len(daily), 90, 10, max(MIN_HISTORY_DAYS, len(daily) // 3))
+        candidates = DemandForecaster(ForecastSettings(model="auto"))._candidates()
+        result = backtest(daily, candidates, 90, origins, 0.8, threads=2)
+        print(f"\n{name}: {len(origins)} folds x 90 days, 80 % interval")
+        print(f"| model | MAPE % | MASE | coverage (conformal) |\n|---|---|---|---|")
+        for score in sorted(result.scores, key=lambda s: s.mase):
+            print(f"| {score.model} | {score.mape_pct:.2f} | {score.mase:.3f} | {score.coverage:.1%} |")
+        print(f"| prophet, its own interval | | | {_native_coverage(daily, origins):.1%} |")
+
+
+def _native_coverage(daily, origins: list[int]) -> float:
+    """Coverage of bare Prophet's 80 % interval (default settings) over the same folds."""
+    import logging
+
+    import numpy as np
+    import pandas as pd
+
+    logging.getLogger("cmdstanpy").disabled = True
+    from prophet import Prophet
+
+    covered = total = 0
+    for origin in origins:
+        train = daily.iloc[:origin].dropna()
+        test = daily.iloc[origin:origin + 90].dropna()
+        np.random.seed(0)
+        model = Prophet(interval_width=0.8).fit(pd.DataFrame({"ds": train.index, "y": train.to_numpy()}))
+        predicted = model.predict(pd.DataFrame({"ds": test.index}))
+        inside = (test.to_numpy() >= predicted["yhat_lower"].to_numpy()) & (
+            test.to_numpy() <= predicted["yhat_upper"].to_numpy())
+        covered += int(inside.sum())
+        total += len(test)
+    return covered / total
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -123,4 +176,7 @@ def _cpu_model() -> str:
 
 
 if __name__ == "__main__":
-    main()
+    if "--accuracy-only" not in sys.argv:
+        main()
+    if "--accuracy" in sys.argv or "--accuracy-only" in sys.argv:
+        accuracy()
