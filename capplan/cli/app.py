@@ -7,10 +7,10 @@ its exit code. ``--debug`` re-raises so the traceback is shown.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,11 +19,25 @@ from capplan.errors import CapplanError
 
 _state = {"debug": False}
 
+# Command name -> the capplan.cli module whose register() defines it. Modules are imported
+# only when their command runs, so `capplan analyze` does not pay for Prophet or Locust.
+_COMMAND_MODULES = {
+    "demo": "report",
+    "target": "target",
+    "loadtest": "loadtest",
+    "analyze": "analyze",
+    "forecast": "forecast",
+    "plan": "plan",
+    "rules": "plan",
+    "report": "report",
+    "review": "report",
+}
+
 
 class _CapplanGroup(TyperGroup):
     """A click group that turns capplan errors into one-line messages and exit codes."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except CapplanError as exc:
@@ -35,10 +49,27 @@ class _CapplanGroup(TyperGroup):
             typer.echo("Error: interrupted by the user", err=True)
             raise typer.Exit(130) from None
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        order = ["demo", "target", "loadtest", "analyze", "forecast", "plan", "rules", "report", "review"]
-        names = super().list_commands(ctx)
-        return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(_COMMAND_MODULES)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module_name = _COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        return _load_commands(module_name).get(cmd_name)
+
+
+def _load_commands(module_name: str) -> dict[str, Any]:
+    """Build the click commands one capplan.cli module registers."""
+    sub = typer.Typer()
+
+    @sub.callback()
+    def _group() -> None:  # a callback makes typer build a group even for one command
+        """Commands of one module."""
+
+    importlib.import_module(f"capplan.cli.{module_name}").register(sub)
+    group = typer.main.get_command(sub)
+    return dict(group.commands)  # type: ignore[attr-defined]  # typer vendors click: no isinstance
 
 
 app = typer.Typer(
@@ -66,17 +97,6 @@ def _root(
 ) -> None:
     """capplan: how much one instance takes, how much is coming, what to do by when, at what cost."""
     _state["debug"] = debug
-
-
-def _register_commands() -> None:
-    # Imported here so each command module stays independent and `--version` stays fast.
-    from capplan.cli import analyze, forecast, loadtest, plan, report, target
-
-    for module in (target, loadtest, analyze, forecast, plan, report):
-        module.register(app)
-
-
-_register_commands()
 
 
 def main() -> None:
