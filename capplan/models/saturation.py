@@ -120,7 +120,7 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
     usl = UslModel().fit(steps.concurrency, steps.throughput_rps).fit_
     warnings += list(usl.warnings)
     floor_ms, service_cv = _latency_floor(steps)
-    max_rps, max_ci, basis, more = _max_throughput(steps, usl)
+    max_rps, max_ci, basis, more = _max_throughput(steps, usl, floor_ms / 1000.0 + steps.think_time_s)
     warnings += more
     servers = _effective_servers(max_rps * floor_ms / 1000.0)
     service_ms = 1000.0 * servers / max_rps
@@ -189,15 +189,23 @@ def _latency_floor(m: Measurements) -> tuple[float, float]:
     return floor, min(max(cv, 0.05), 3.0)
 
 
-def _max_throughput(m: Measurements, usl: UslFit) -> tuple[float, tuple[float, float], str, list[str]]:
-    """The measured plateau when the test saturated the service or the USL misfits, else the USL peak."""
+def _max_throughput(m: Measurements, usl: UslFit,
+                    cycle_s: float) -> tuple[float, tuple[float, float], str, list[str]]:
+    """The measured plateau when the test saturated the service or the USL misfits, else the USL peak.
+
+    The plateau is the steps within 5 % of the highest throughput that are at or past the
+    knee N = X·(R₀ + Z) (``cycle_s`` = R₀ + Z in seconds): a step below the knee is still
+    on the rising line, and a closed-loop step there reads low.
+    """
     n, x = np.asarray(m.concurrency, dtype=float), np.asarray(m.throughput_rps, dtype=float)
     top = x >= PLATEAU_FRACTION * np.max(x)
+    if np.any(top & (n >= np.max(x) * cycle_s)):
+        top &= n >= np.max(x) * cycle_s
     plateau = float(np.mean(x[top]))
     if top.sum() >= 2:
         half = float(t_quantile(0.975, int(top.sum()) - 1) * np.std(x[top], ddof=1) / math.sqrt(top.sum()))
     else:
-        half = usl.residual_std_error_rps if math.isfinite(usl.residual_std_error_rps) else 0.0
+        half = usl.residual_std_error_rps  # NaN (unknown) when the fit has no residual degrees of freedom
     measured = (plateau, (plateau - half, plateau + half), "measured plateau")
     error, at_n = _usl_worst_error(m, usl)
     efficiency = float(x[np.argmax(n)] / (usl.lambda_rps * np.max(n)))
