@@ -245,8 +245,7 @@ def _fit_parameters(n: np.ndarray, x: np.ndarray, n_starts: int, interval: str) 
         raise ModelError(f"USL fit failed, parameters {None if best is None else best.x.tolist()}, "
                          "check the measurements for outliers or add load levels")
     params = best.x.copy()
-    if params[1] < 1e-15:  # numerically at the κ = 0 bound
-        params[1] = 0.0
+    params[:2][params[:2] < 1e-15] = 0.0  # numerically at the σ = 0 or κ = 0 bound
     return _summarise(params, n, x, interval)
 
 
