@@ -22,7 +22,7 @@ _state = {"debug": False}
 # Command name -> the capplan.cli module whose register() defines it. Modules are imported
 # only when their command runs, so `capplan analyze` does not pay for Prophet or Locust.
 _COMMAND_MODULES = {
-    "demo": "report",
+    "demo": "demo",
     "target": "target",
     "loadtest": "loadtest",
     "analyze": "analyze",
@@ -61,7 +61,7 @@ class _CapplanGroup(TyperGroup):
 
 def _load_commands(module_name: str) -> dict[str, Any]:
     """Build the click commands one capplan.cli module registers."""
-    sub = typer.Typer()
+    sub = typer.Typer(rich_markup_mode=None)  # help texts name config sections as [section]: no markup
 
     @sub.callback()
     def _group() -> None:  # a callback makes typer build a group even for one command
@@ -79,6 +79,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 

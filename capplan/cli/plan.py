@@ -33,6 +33,8 @@ def plan_command(
     as_csv: bool = typer.Option(False, "--csv", help="Print the month-by-month budget table as CSV."),
     months: int = typer.Option(None, "--months",
                                help="Months to show: 6, 12 or 24 (default: report.months in capplan.toml)."),
+    archive: bool = typer.Option(False, "--archive", help="Also archive this plan in [review] archive_dir; "
+                                                          "capplan review compares the next month against it."),
 ) -> None:
     """Instances needed over the horizon, scaling triggers, order-by dates and cost by month.
 
@@ -51,6 +53,12 @@ def plan_command(
         typer.echo(render_csv(report, shown), nl=False)
     else:
         typer.echo(render_text(report, shown))
+    if archive:
+        from datetime import datetime, timezone
+
+        from capplan.store.reviews import archive_plan
+
+        typer.echo(f"plan archived to {archive_plan(report, cfg, datetime.now(timezone.utc))}", err=True)
     breach = unavoidable_breach(report)
     if breach is not None:
         raise SloBreached(breach)

@@ -21,6 +21,7 @@ from capplan.models.saturation import SaturationEstimate, estimate_saturation
 from capplan.planning import PlanReport, build_plan
 from capplan.report import adapters, run_facts
 from capplan.report.facts import ChartSpec, ReportFacts
+from capplan.store.history import History
 from capplan.store.measurements import load_measurements
 from capplan.store.runs import Run, list_runs, read_run
 
@@ -35,7 +36,7 @@ class ReportResults:
     plan: PlanReport
     runs: tuple[Run, ...] = ()
     saturation: SaturationEstimate | None = None
-    history: object | None = None
+    history: History | None = None
     warnings: tuple[str, ...] = ()
 
 
@@ -44,9 +45,9 @@ def collect_results(config: CapplanConfig, today: date | None = None, plan: Plan
     runs = latest_runs(config.resolve(config.loadtest.out_dir))
     stress_dirs = [config.resolve(p) for p in config.capacity.runs] or [r.path for r in runs if r.scenario == "stress"]
     saturation, warnings = _saturation(config, stress_dirs)
-    history, more = _history(config)
+    history = read_demand_history(config)
     plan_report = plan if plan is not None else build_plan(config, today)
-    return ReportResults(config, plan_report, runs, saturation, history, tuple(warnings + more))
+    return ReportResults(config, plan_report, runs, saturation, history, tuple(warnings))
 
 
 def latest_runs(root: Path) -> tuple[Run, ...]:
@@ -137,17 +138,21 @@ def _saturation(config: CapplanConfig, stress_dirs: list[Path]) -> tuple[Saturat
     return estimate, list(estimate.warnings)
 
 
-def _history(config: CapplanConfig) -> tuple[object | None, list[str]]:
+def read_demand_history(config: CapplanConfig, remote: bool = False) -> History | None:
+    """The ``[demand] source`` history as the planner reads it; None for what-if demand.
+
+    A ``prometheus://`` source is queried only with ``remote`` (the plan already fetched it once).
+    """
     source = config.demand.source
-    if source is None or source.startswith("prometheus://"):
-        return None, []
+    if source is None or (source.startswith("prometheus://") and not remote):
+        return None
     from capplan.store.history import HistoryOptions, read_history
 
     demand = config.demand
     history = read_history(str(config.resolve(source)), HistoryOptions(
         time_col=demand.time_column, value_col=demand.value_column, unit=demand.unit,
         peak_quantile=demand.peak_quantile, peak_to_mean=demand.peak_to_mean))
-    return history, []
+    return history
 
 
 def _backtest_mape(forecast: object | None) -> float | None:

@@ -166,3 +166,18 @@ def _vline(fig: go.Figure, when: date, text: str, color: str) -> None:
     fig.add_shape(type="line", x0=when, x1=when, y0=0, y1=1, yref="paper", line=dict(color=color, dash="dash"))
     fig.add_annotation(x=when, y=1, yref="paper", text=text, showarrow=False, xanchor="left",
                        font=dict(color=color))
+
+
+def forecast_vs_actual_figure(days: Sequence[date], p50_rps: Sequence[float], p90_rps: Sequence[float],
+                              actual: tuple[Sequence[date], Sequence[float]], as_of: date) -> go.Figure:
+    """Last month's forecast (P50 with its P90 band) against the daily peaks that came in (req/s)."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(days), y=list(p90_rps), name="forecast P90", mode="lines",
+                             line=dict(color="#7a9bd1", width=1)))
+    fig.add_trace(go.Scatter(x=list(days), y=list(p50_rps), name="forecast P50", mode="lines", fill="tonexty",
+                             fillcolor="rgba(36,86,166,0.18)", line=dict(color="#2456a6", width=2)))
+    fig.add_trace(go.Scatter(x=list(actual[0]), y=list(actual[1]), name="actual (daily peak)", mode="lines+markers",
+                             line=dict(color="#1d2330", width=1.5), marker=dict(size=4)))
+    _vline(fig, as_of, f"forecast made {as_of.isoformat()}", "#5b6474")
+    fig.update_layout(**_LAYOUT, xaxis_title="date", yaxis_title="peak req/s", yaxis_rangemode="tozero")
+    return fig

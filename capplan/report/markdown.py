@@ -42,6 +42,27 @@ def render_markdown(view: ReportView) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_review_markdown(view: ReportView, summary: tuple[str, ...]) -> str:
+    """The monthly review as Markdown: verdict, what changed since the last plan, the new plan."""
+    e = escape_markdown
+    lines = [f"## {e(view.title)}", "", f"**{e(view.verdict.headline)}** (generated {view.generated_at})", ""]
+    lines += [e(s) for s in summary]
+    for section in view.sections:
+        if not section.key.startswith("review-") or section.is_empty:
+            continue
+        lines += ["", f"### {e(section.title)}", ""] + [f"- **{e(k)}:** {e(v)}" for k, v in section.facts]
+        for table in section.tables:
+            lines += _md_table(table)
+    if view.actions:
+        lines += ["", "### The new plan", ""] + [f"{i}. {e(a)}" for i, a in enumerate(view.actions, 1)]
+    triggers = _section(view, "triggers")
+    if triggers is not None and triggers.tables:
+        lines += ["", f"### {e(triggers.title)}", ""] + _md_table(triggers.tables[0])
+    if view.warnings:
+        lines += ["", "### Warnings", ""] + [f"- {e(w)}" for w in view.warnings]
+    return "\n".join(lines) + "\n"
+
+
 def render_json(facts: ReportFacts, view: ReportView) -> str:
     """The report facts and verdict as one JSON object (charts left out)."""
     body = {k: v for k, v in dataclasses.asdict(facts).items() if k != "charts"}

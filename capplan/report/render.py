@@ -10,8 +10,6 @@ endpoint named ``<script>…`` is shown as text.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from plotly.offline import get_plotlyjs
 from capplan.errors import ConfigError, ReportError
 from capplan.report.facts import ReportFacts
 from capplan.report.view import ReportView, build_view
+from capplan.store import atomic
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 FORMATS = ("html", "md", "json")
@@ -81,22 +80,14 @@ def render_report(facts: ReportFacts, fmt: str = "html") -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    """Write a report to ``path`` atomically (creating its directory); :class:`ReportError` on failure."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return atomic.write_text_atomic(path, text)
     except OSError as exc:
         raise ReportError(f"cannot write the report, {path} ({exc.strerror}), "
                           "choose a writable --out path") from exc
-    return path
 
 
 @lru_cache(maxsize=1)

@@ -68,6 +68,7 @@ class ReportView:
     actions: tuple[str, ...]
     sections: tuple[Section, ...]
     warnings: tuple[str, ...]
+    kicker: str = "Capacity report"
 
 
 def build_view(facts: ReportFacts) -> ReportView:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from capplan.errors import InputDataError
 from capplan.models.sketch import LatencySketch
+from capplan.store.atomic import write_bytes_atomic
 
 SCHEMA_VERSION = 1
 RUN_JSON = "run.json"
@@ -138,25 +139,6 @@ def writer_is_alive(writer: Mapping[str, Any] | None) -> bool:
         return abs(process.create_time() - started) < 1.0 and process.status() != psutil.STATUS_ZOMBIE
     except (psutil.Error, KeyError, TypeError, ValueError):
         return False
-
-
-def write_bytes_atomic(path: Path, data: bytes, durable: bool = False) -> None:
-    """Write ``data`` to a temp file beside ``path``, then ``os.replace`` it into place.
-
-    The rename alone is atomic against a killed process (the page cache survives it);
-    ``durable`` adds an fsync, which also survives a power cut but costs ~10-100 ms.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json_atomic(path: Path, payload: Mapping[str, Any], durable: bool = False) -> None:
