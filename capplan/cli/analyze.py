@@ -34,7 +34,10 @@ def register(app: typer.Typer) -> None:
         slos = parse_slos(slo or measurements.slo_texts)
         estimate = estimate_saturation(measurements, slos, target_utilization)
         if plot is not None:
-            from capplan.report.saturation_plot import saturation_figure, write_figure_html
+            from capplan.report.saturation_plot import (
+                saturation_figure,
+                write_figure_html,
+            )
 
             write_figure_html(saturation_figure(estimate), plot)
         if as_json:
@@ -92,6 +95,9 @@ def _numbers_table(estimate):
     table.add_row("queue", f"G/G/{estimate.effective_servers}",
                   f"service {estimate.service_time_ms:.2f} ms, CV {estimate.service_cv:.2f}, "
                   f"floor {estimate.latency_floor_ms:.2f} ms")
+    if math.isfinite(estimate.service_demand_cpu_ms):
+        table.add_row("CPU demand", f"{estimate.service_demand_cpu_ms:.2f} ms/request",
+                      "utilisation law D = U/X (target CPU), median over steps")
     return table
 
 

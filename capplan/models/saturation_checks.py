@@ -153,7 +153,7 @@ def model_slo_cap(slo: Slo, queue: QueueModel, cap_rps: float) -> tuple[float | 
     if slo.metric == "max":
         return None, "", f"SLO {slo} cannot be predicted by a queueing model: checked against measured steps only"
     key = slo.metric if slo.metric == "mean" else f"p{slo.percentile:g}"
-    gap = lambda rate: latency_of(queue(rate), key) - slo.threshold_ms  # noqa: E731
+    gap = lambda rate: latency_of(queue(rate), key) - slo.threshold_ms
     if gap(cap_rps) <= 0:
         return cap_rps, "target utilisation", None
     floor_rate = cap_rps * 1e-6

@@ -46,6 +46,8 @@ def load_measurements(paths: Iterable[str | Path]) -> Measurements:
 def _load_one(path: Path) -> Measurements:
     if path.is_dir():
         return read_run_steps(path)
+    if path.name == "run.json" and path.is_file():  # the run's own metadata file names its run
+        return read_run_steps(path.parent)
     if path.is_file():
         return read_measurements_csv(path)
     raise InputDataError(f"measurements not found, {str(path)!r}, pass a run directory or a CSV file")
@@ -98,7 +100,9 @@ def _read_whole_run(run_dir: Path) -> Measurements:
     from capplan.store.runs import read_run
 
     run = read_run(run_dir)
-    notes = [] if run.complete else [f"run {run_dir.name} is {run.status}: using the steps it finished"]
+    notes = list(run.warnings)  # parts skipped, writer gone …: they qualify the numbers
+    if not run.complete:
+        notes.append(f"run {run_dir.name} is {run.status}: using the steps it finished")
     steps = run.steps
     if len(steps) == 0 and len(run.seconds):
         steps = steps_from_seconds(run.seconds)
@@ -211,7 +215,7 @@ def _merge(parts: list[Measurements]) -> Measurements:
     if len(parts) == 1:
         return parts[0]
     keys = sorted({k for p in parts for k in p.latency_ms})
-    cat = lambda name: np.concatenate([p.column(name) for p in parts])  # noqa: E731
+    cat = lambda name: np.concatenate([p.column(name) for p in parts])
     models = {p.load_model for p in parts}
     return Measurements(
         concurrency=cat("concurrency"), throughput_rps=cat("throughput_rps"),

@@ -106,7 +106,11 @@ def test_saturation_figure_marks_measured_points_models_knee_and_safe_point():
 
     from capplan.models.saturation import estimate_saturation
     from capplan.models.steps import Measurements
-    from capplan.report.saturation_plot import latency_figure, saturation_figure, throughput_figure
+    from capplan.report.saturation_plot import (
+        latency_figure,
+        saturation_figure,
+        throughput_figure,
+    )
 
     n = np.array([1, 2, 4, 8, 16.0])
     x = np.minimum(n, 2) * 50.0
@@ -120,3 +124,69 @@ def test_saturation_figure_marks_measured_points_models_knee_and_safe_point():
     assert any(name.startswith("knee N=") for name in names) and any(name.startswith("safe ") for name in names)
     assert any(name == "SLO p95<200ms" for name in names)
     assert len(throughput_figure(est).data) + len(latency_figure(est).data) == len(names)
+
+
+def _stress_run(root, users, finalize=True):
+    writer = RunWriter("stress", "http://127.0.0.1:1", root=root, slos=["p95<250ms"])
+    rows = []
+    for i, n in enumerate(users):
+        x = min(n, 2) * 50.0
+        r = 1000.0 * n / x
+        rows.append({"step": i, "users": n, "throughput_rps": x, "latency_mean_ms": r, "latency_p95_ms": 3 * r,
+                     "latency_std_ms": r})
+    writer.write_steps(rows)
+    if finalize:
+        writer.finalize("complete")
+    return writer
+
+
+def test_several_runs_are_merged_into_one_fit(tmp_path):
+    first, second = _stress_run(tmp_path / "a", [1, 2]), _stress_run(tmp_path / "b", [4, 8, 16])
+    alone = runner.invoke(app, ["analyze", str(first.path), "--json"])
+    assert alone.exit_code == 3  # two load levels cannot be fitted on their own
+    merged = runner.invoke(app, ["analyze", str(first.path), str(second.path), "--json"])
+    assert merged.exit_code == 0, merged.output
+    sat = json.loads(merged.stdout)["saturation"]
+    assert sat["usl"]["points"] == 5
+    assert sat["max_throughput_rps"] == pytest.approx(100.0)
+
+
+def test_incomplete_run_is_analysed_with_a_warning(tmp_path):
+    writer = _stress_run(tmp_path, [1, 2, 4, 8, 16], finalize=False)
+    result = runner.invoke(app, ["analyze", str(writer.path), "--json"])
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["saturation"]["warnings"]
+    assert any("using the steps it finished" in w for w in warnings)
+
+
+def test_run_json_path_names_its_run(tmp_path):
+    writer = _stress_run(tmp_path, [1, 2, 4, 8, 16])
+    result = runner.invoke(app, ["analyze", str(writer.path / "run.json"), "--json"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda run: (run / "run.json").write_text("{not json"), "run.json is not valid JSON"),
+    (lambda run: (run / "steps.parquet").write_bytes(b"PAR1 torn"), "not valid Parquet"),
+])
+def test_damaged_run_exits_3_with_one_line_error(tmp_path, damage, message):
+    writer = _stress_run(tmp_path, [1, 2, 4, 8, 16])
+    damage(writer.path)
+    result = runner.invoke(app, ["analyze", str(writer.path)])
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("Error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_human_output_shows_the_cpu_demand_when_target_cpu_was_recorded(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text(GOOD_CSV)
+    plain = runner.invoke(app, ["analyze", str(path)])
+    assert plain.exit_code == 0 and "CPU demand" not in plain.output
+    writer = RunWriter("stress", "http://127.0.0.1:1", root=tmp_path)
+    writer.write_steps([{"step": i, "users": n, "throughput_rps": min(n, 2) * 50.0, "target_cpu_pct": 10.0,
+                         "latency_mean_ms": 1000.0 * n / (min(n, 2) * 50.0)} for i, n in enumerate([1, 2, 4, 8, 16])])
+    writer.finalize("complete")
+    result = runner.invoke(app, ["analyze", str(writer.path)])
+    assert result.exit_code == 0, result.output
+    assert "CPU demand" in result.output and "1.00 ms/request" in result.output

@@ -124,3 +124,15 @@ def test_response_time_percentile_rises_with_load(c, rho1, rho2):
     low, high = sorted((rho1, rho2))
     p95 = [mmc(c, r * c / 0.05, 0.05).response_time_quantile_s(0.95) for r in (low, high)]
     assert p95[0] <= p95[1] + 1e-9
+
+
+def test_erlang_c_for_ten_thousand_servers_matches_the_poisson_closed_form():
+    # C(c, a) = P(c)·c/(c − a) / (F(c − 1) + P(c)·c/(c − a)) with P, F the Poisson(a) pmf and cdf:
+    # an independent formula, evaluated by scipy without the recursion
+    from scipy.stats import poisson
+
+    c, a = 10_000, 9_900.0
+    top = poisson.pmf(c, a) * c / (c - a)
+    expected = top / (poisson.cdf(c - 1, a) + top)
+    assert erlang_c(c, a) == pytest.approx(expected, rel=1e-9)
+    assert erlang_b(c, a) == pytest.approx(poisson.pmf(c, a) / poisson.cdf(c, a), rel=1e-9)

@@ -82,12 +82,33 @@ def test_unsaturated_test_warns_that_the_maximum_is_not_measured():
 
 
 def test_usl_misfit_over_twenty_percent_warns_which_number_is_used():
-    est = estimate_saturation(_closed_steps(2, 20.0))  # a hard knee the USL cannot follow at N = 1
-    worst = max(abs(s.usl_error) for s in est.steps)
-    if worst > 0.2:
-        assert any("uses the measured plateau" in w for w in est.warnings)
-    else:
-        assert not any("disagree" in w for w in est.warnings)
+    # one user at 10 req/s, then a flat 100 req/s: no USL curve passes near both
+    n = np.array([1, 2, 4, 8, 16, 32.0])
+    x = np.array([10, 100, 100, 100, 100, 100.0])
+    est = estimate_saturation(Measurements(concurrency=n, throughput_rps=x, latency_ms={"mean": 1000 * n / x}))
+    assert max(abs(s.usl_error) for s in est.steps) > 0.2
+    assert est.max_throughput_basis == "measured plateau"
+    assert est.max_throughput_rps == pytest.approx(100.0)
+    assert any("disagree by" in w and "uses the measured plateau" in w for w in est.warnings)
+
+
+def test_close_usl_fit_gives_no_disagreement_warning():
+    truth = 50.0 * USERS / (1 + 0.05 * (USERS - 1) + 0.002 * USERS * (USERS - 1))
+    est = estimate_saturation(Measurements(concurrency=USERS, throughput_rps=truth,
+                                           latency_ms={"mean": 1000 * USERS / truth}))
+    assert max(abs(s.usl_error) for s in est.steps) < 0.01
+    assert not any("disagree" in w for w in est.warnings)
+
+
+def test_measured_service_time_variability_feeds_the_allen_cunneen_queue():
+    steady = _closed_steps(4, 10.0, p95_factor=1.0)
+    steady = Measurements(concurrency=steady.concurrency, throughput_rps=steady.throughput_rps,
+                          latency_ms=dict(steady.latency_ms), latency_std_ms=0.1 * steady.latency("mean"))
+    slo = parse_slos(["p95<25ms"])
+    low_cv, exponential = estimate_saturation(steady, slo), estimate_saturation(_closed_steps(4, 10.0), slo)
+    assert low_cv.service_cv == pytest.approx(0.1)
+    assert exponential.service_cv == pytest.approx(1.0)
+    assert low_cv.safe_throughput_rps > exponential.safe_throughput_rps
 
 
 def test_conservative_queueing_model_is_reported_with_the_number_used():
@@ -195,3 +216,24 @@ def test_optimistic_queueing_model_warns_and_defers_to_measured_evidence():
     est = estimate_saturation(m, parse_slos(["p95<300ms"]))
     assert any("the model is optimistic here" in w for w in est.warnings)
     assert est.safe_throughput_rps == pytest.approx(300.0)
+
+
+def test_closed_loop_latency_beyond_the_think_time_flags_coordinated_omission():
+    users = np.array([1, 2, 4, 8, 16, 32.0])
+    x = np.minimum(users, 4) * 1000.0 / (10.0 + 50.0)  # 10 ms service, 50 ms think time
+    r = 1000.0 * users / x - 50.0
+    p99 = np.where(users >= 16, 2 * r + 60.0, 12.0)
+    m = Measurements(concurrency=users, throughput_rps=x, latency_ms={"mean": r, "p99": p99}, think_time_s=0.05)
+    est = estimate_saturation(m)
+    assert any("coordinated omission" in f for f in est.steps[-1].flags)
+    assert not any("coordinated omission" in f for f in est.steps[0].flags)
+
+
+def test_more_users_in_requests_than_exist_is_flagged_as_mis_recorded():
+    steps = _closed_steps(4, 10.0)
+    mean = steps.latency("mean").copy()
+    mean[-1] = 2 * mean[-1]  # X·R twice the 64 users: latency or think time recorded wrong
+    est = estimate_saturation(Measurements(concurrency=steps.concurrency, throughput_rps=steps.throughput_rps,
+                                           latency_ms={"mean": mean}))
+    assert est.steps[-1].little_ratio == pytest.approx(2.0)
+    assert any("mis-recorded" in f for f in est.steps[-1].flags)
