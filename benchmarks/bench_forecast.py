@@ -132,7 +132,7 @@ def accuracy() -> None:
         history = read_history(reference / f"{name}.csv")
         daily = history.daily.loc[history.daily.first_valid_index():history.daily.last_valid_index()]
         origins = rolling_origins(len(daily), 90, 10, max(MIN_HISTORY_DAYS, len(daily) // 3))
-        candidates = DemandForecaster(ForecastSettings(model="auto"))._candidates()
+        candidates = DemandForecaster(ForecastSettings(model="auto")).candidates()
         result = backtest(daily, candidates, 90, origins, 0.8, threads=2)
         print(f"\n{name}: {len(origins)} folds x 90 days, 80 % interval")
         print(f"| model | MAPE % | MASE | coverage (conformal) |\n|---|---|---|---|")

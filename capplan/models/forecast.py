@@ -18,9 +18,21 @@ import numpy as np
 import pandas as pd
 
 from capplan.errors import ConfigError, InputDataError, NotFittedError
-from capplan.models.backtest import BacktestResult, ModelScore, PointForecaster, backtest, rolling_origins
+from capplan.models.backtest import (
+    BacktestResult,
+    ModelScore,
+    PointForecaster,
+    backtest,
+    rolling_origins,
+)
 from capplan.models.baselines import BASELINES
-from capplan.models.prophet_model import Event, ProphetSettings, fit_prophet, predict_prophet, prophet_forecast
+from capplan.models.prophet_model import (
+    Event,
+    ProphetSettings,
+    fit_prophet,
+    predict_prophet,
+    prophet_forecast,
+)
 
 MIN_HISTORY_DAYS = 28
 """Four weeks: enough to see weekly seasonality and hold some days out for calibration."""
@@ -123,7 +135,7 @@ class DemandForecaster:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The final fit does not depend on calibration unless the model is chosen by it: overlap them.
             final = None if self.settings.model == "auto" else pool.submit(self._final_fit, daily, self.settings.model)
-            self.backtest_ = self._calibration_backtest(daily, self._candidates(), executor)
+            self.backtest_ = self._calibration_backtest(daily, self.candidates(), executor)
             self.model_ = self.backtest_.winner if final is None else self.settings.model
             self.point_ = self._final_fit(daily, self.model_) if final is None else final.result()
         self.calibration_ = self.backtest_.calibration(self.model_)
@@ -151,13 +163,16 @@ class DemandForecaster:
                         self.history_.peak_rps_per_unit, self.daily_, self.history_.name,
                         candidates=self.backtest_.scores, warnings=tuple(self.history_.warnings))
 
-    def _candidates(self) -> dict[str, PointForecaster]:
+    def candidates(self) -> dict[str, PointForecaster]:
+        """Model name → picklable point forecaster: every model for ``auto``, else the chosen one."""
         prophet = functools.partial(_prophet_point, settings=self.settings.prophet)
         every: dict[str, PointForecaster] = {"prophet": prophet}
         every.update({name: functools.partial(_baseline_point, fn=fn) for name, fn in BASELINES.items()})
         if self.settings.model == "auto":
             return every
         return {self.settings.model: every[self.settings.model]}
+
+    _candidates = candidates  # TEMP: a running benchmark still calls the old name
 
     def _final_fit(self, daily: pd.Series, model_name: str) -> Any:
         """A function future days → point forecast, from ``model_name`` fitted on all of ``daily``."""

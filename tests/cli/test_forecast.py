@@ -117,6 +117,44 @@ def test_bad_data_exits_3_and_writes_no_plot(tmp_path, text, message):
     assert not out.exists() and list(tmp_path.iterdir()) == [source]
 
 
+def _rows(days: int, start: str = "2025-01-01") -> list[str]:
+    return [f"{d.date()},{100 + i % 7}" for i, d in enumerate(pd.date_range(start, periods=days))]
+
+
+@pytest.mark.parametrize("rows, message", [
+    (_rows(40)[:10] + ["2025-01-10,999"] + _rows(40)[10:], "two different values for one timestamp"),
+    (_rows(40)[:5] + ["2025-01-06,lots"] + _rows(40)[6:], "non-numeric value, 'lots'"),
+    (["2025-01-01T00:00:00Z,5"] + [f"{r.split(',')[0]}T00:00:00,5" for r in _rows(40)[1:]],
+     "mixes timestamps with and without a time zone"),
+    (_rows(40)[:3] + ["yesterday,5"] + _rows(40)[4:], "not a timestamp, 'yesterday'"),
+    (_rows(40)[:8] + ["2025-01-09,inf"] + _rows(40)[9:], "infinite value"),
+    (["2025-01-01,1", "2025-02-01,2", "2025-03-01,3"], "daily or finer"),
+])
+def test_refused_histories_exit_3_with_one_line_and_no_traceback(tmp_path, rows, message):
+    source = tmp_path / "bad.csv"
+    source.write_text("ds,y\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["forecast", str(source), "--model", "seasonal_naive", "--json"])
+    assert result.exit_code == 3, result.output
+    assert message in result.stderr and result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_repairable_histories_are_forecast_with_warnings_on_stderr(tmp_path):
+    rows = _rows(60)
+    rows[20], rows[21] = rows[21], rows[20]          # unsorted
+    rows[30] = rows[30].split(",")[0] + ","          # NaN value
+    del rows[40:45]                                   # a five-day gap
+    rows.append(rows[10])                             # exact duplicate
+    source = tmp_path / "messy.csv"
+    source.write_text("ds,y\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["forecast", str(source), "--model", "seasonal_naive", "--horizon", "7d", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["forecast"]) == 7
+    for expected in ("not in order", "no value (NaN)", "longest gap 5 days", "exact duplicate"):
+        assert expected in result.stderr
+    assert all(line.startswith("warning: messy: ") for line in result.stderr.strip().splitlines())
+
+
 def test_too_short_history_exits_3_saying_how_much_is_needed(tmp_path):
     path = tmp_path / "three-weeks.csv"
     generate_sample_history(SampleSpec(days=21)).to_csv(path, index=False)

@@ -18,7 +18,7 @@ FOLDS = 10
 def _scores(path):
     history = read_history(path)
     daily = history.daily.loc[history.daily.first_valid_index():history.daily.last_valid_index()]
-    candidates = DemandForecaster(ForecastSettings(model="auto"))._candidates()
+    candidates = DemandForecaster(ForecastSettings(model="auto")).candidates()
     models = {name: candidates[name] for name in ("prophet", "seasonal_naive")}
     origins = rolling_origins(len(daily), HORIZON_DAYS, FOLDS, max(MIN_HISTORY_DAYS, len(daily) // 3))
     result = backtest(daily, models, HORIZON_DAYS, origins, 0.8, threads=2)
