@@ -172,8 +172,6 @@ class DemandForecaster:
             return every
         return {self.settings.model: every[self.settings.model]}
 
-    _candidates = candidates  # TEMP: a running benchmark still calls the old name
-
     def _final_fit(self, daily: pd.Series, model_name: str) -> Any:
         """A function future days → point forecast, from ``model_name`` fitted on all of ``daily``."""
         if model_name == "prophet":
