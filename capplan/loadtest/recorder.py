@@ -145,8 +145,6 @@ class Recorder:
         return bucket
 
 
-
-
 def read_raw_latencies(path: Path) -> list[float]:
     """Read a raw latency file written by :class:`Recorder` (float64 little-endian, ms)."""
     data = Path(path).read_bytes()
@@ -270,6 +268,10 @@ def step_row(window: StepWindow, start_s: float, steady_start_s: float, end_s: f
     row["concurrency_little"] = thr * sk.mean_ms / 1000.0 if b.requests else math.nan
     row["gen_cpu_pct"] = _mean(rows, "gen_cpu_pct") if rows else math.nan
     row["target_cpu_pct"] = _mean(rows, "target_cpu_pct") if rows else math.nan
+    # Open model only (closed runs draw no arrivals): arrivals due in the steady window.
+    row["intended"] = b.intended
+    row["intended_rps"] = b.intended / duration_s if duration_s and b.intended else math.nan
+    row["achieved_ratio"] = b.requests / b.intended if b.intended else math.nan
     row["sketch"] = sk.to_bytes()
     row["level"] = window.level
     return row

@@ -180,11 +180,6 @@ class _Session:
         self.finished = True
         self.states[int(time.time())] = LoadState("stopping", -1, 0, math.nan)
 
-    def _mark_stopping(self) -> None:
-        """From this second on rows are labelled ``stopping`` and belong to no step."""
-        self.finished = True
-        self.states[int(time.time())] = LoadState("stopping", -1, 0, math.nan)
-
     def _finish(self, status: str) -> RunOutcome:
         if not self.finished:
             self._mark_stopping()
