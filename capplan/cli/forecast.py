@@ -5,6 +5,7 @@ Flags in, output out: the work is in capplan.forecasting (and the models and sto
 
 from __future__ import annotations
 
+import calendar
 import json
 import math
 import os
@@ -144,15 +145,21 @@ def _print_monthly(result: Any) -> None:
     console = Console()
     table = Table(title=f"{result.name}: peak per month ({result.model}, {result.interval_method} interval)")
     for column in ("month", "P50 peak", "P90 peak", "P50 peak req/s", "P90 peak req/s"):
-        table.add_column(column, justify="left" if column == "month" else "right")
+        table.add_column(column, justify="left" if column == "month" else "right", no_wrap=column == "month")
     for row in result.monthly_peaks().itertuples():
-        table.add_row(row.month, f"{row.p50_peak:,.0f}", f"{row.p90_peak:,.0f}",
+        table.add_row(_month_label(row.month, row.days), f"{row.p50_peak:,.0f}", f"{row.p90_peak:,.0f}",
                       f"{row.p50_peak * result.peak_rps_per_unit:,.1f}",
                       f"{row.p90_peak * result.peak_rps_per_unit:,.1f}")
     console.print(table)
     if result.candidates:
         console.print(f"calibration backtest: {result.model} MASE {_score_of(result).mase:.2f}, "
                       f"interval coverage {_score_of(result).coverage:.0%}", highlight=False)
+
+
+def _month_label(month: str, days: int) -> str:
+    """``2027-05`` for a whole month, ``2027-05 (2 d)`` when the horizon covers only part of it."""
+    in_month = calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
+    return month if days >= in_month else f"{month} ({days} d)"
 
 
 def _score_of(result: Any) -> Any:

@@ -81,10 +81,15 @@ class Forecast:
     warnings: tuple[str, ...] = ()
 
     def monthly_peaks(self) -> pd.DataFrame:
-        """Per calendar month: ``p50_peak`` (max yhat) and ``p90_peak`` (max yhat_p90), planning units."""
+        """Per calendar month: ``p50_peak`` (max yhat) and ``p90_peak`` (max yhat_p90), planning units.
+
+        ``days`` counts the forecast days in the month: the first and last month of a horizon
+        are usually partial, and their peak covers only those days.
+        """
         frame = self.frame.set_index("ds")
         months = frame.index.to_period("M")
-        table = frame.groupby(months).agg(p50_peak=("yhat", "max"), p90_peak=("yhat_p90", "max"))
+        table = frame.groupby(months).agg(p50_peak=("yhat", "max"), p90_peak=("yhat_p90", "max"),
+                                          days=("yhat", "size"))
         table.index = table.index.astype(str)
         return table.rename_axis("month").reset_index()
 

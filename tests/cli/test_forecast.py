@@ -43,9 +43,11 @@ def test_csv_prints_ds_yhat_and_bounds(short_history):
 
 
 def test_default_output_is_a_monthly_peak_table(short_history):
-    result = runner.invoke(app, ["forecast", str(short_history), "--horizon", "2mo", "--model", "holt_winters"])
+    result = runner.invoke(app, ["forecast", str(short_history), "--horizon", "70d", "--model", "holt_winters"])
     assert result.exit_code == 0, result.output
-    assert "P90 peak" in result.stdout and "2023-03" in result.stdout and "2023-04" in result.stdout
+    assert "P90 peak" in result.stdout and "2023-03 " in result.stdout
+    # 70 days from 2023-03-01: March and April whole, 9 days of May, labelled as partial.
+    assert "2023-04 " in result.stdout and "2023-05 (9 d)" in result.stdout
 
 
 def test_what_if_compounds_growth_with_no_history():
@@ -223,3 +225,14 @@ model = "seasonal_naive"
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["model"] == "seasonal_naive" and len(payload["forecast"]) == 21
+
+
+def test_python_dash_m_capplan_runs_the_forecast_command(tmp_path, short_history):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "capplan", "forecast", str(short_history), "--model",
+                             "seasonal_naive", "--horizon", "7d", "--csv"], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "ds,yhat,yhat_lower,yhat_upper" and len(result.stdout.splitlines()) == 8

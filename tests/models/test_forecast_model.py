@@ -124,6 +124,7 @@ def test_monthly_p90_peak_is_never_below_the_p50_peak():
     forecast = DemandForecaster(ForecastSettings(model="holt_winters", horizon_days=30)).fit(_series()).predict(90)
     table = forecast.monthly_peaks()
     assert table["month"].tolist() == ["2025-05", "2025-06", "2025-07", "2025-08"]
+    assert table["days"].tolist() == [1, 30, 31, 28]  # 90 days from 2025-05-31
     assert (table["p90_peak"] >= table["p50_peak"]).all()
 
 
