@@ -52,8 +52,12 @@ class ConfigDefaults:
 
 def read_config_defaults(path: Path, scenario: str) -> ConfigDefaults:
     """Read ``[service]`` and ``[loadtest]`` of a capplan.toml into settings fields."""
-    from capplan.config import LoadTestConfig, ServiceConfig  # engineer 5's pydantic models
     from pydantic import ValidationError
+
+    from capplan.config import (  # engineer 5's pydantic models
+        LoadTestConfig,
+        ServiceConfig,
+    )
 
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))

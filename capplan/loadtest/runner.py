@@ -17,7 +17,7 @@ import math
 import os
 import signal
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import gevent
@@ -29,11 +29,26 @@ from locust.runners import STATE_STOPPED
 from capplan.errors import LoadTestError
 from capplan.loadtest.distributed import MASTER_LAG_S, SECONDS_MESSAGE, LocalWorkers
 from capplan.loadtest.openmodel import ArrivalSchedule, open_model_user
-from capplan.loadtest.recorder import (LoadState, ProcessSample, Recorder, SecondBucket, StepWindow,
-                                      observed_from_sketch, second_row)
+from capplan.loadtest.recorder import (
+    LoadState,
+    ProcessSample,
+    Recorder,
+    SecondBucket,
+    StepWindow,
+    observed_from_sketch,
+    second_row,
+)
 from capplan.loadtest.settings import LoadTestSettings, RunOutcome, check_reachable
-from capplan.loadtest.shapes import (FixedController, LoadTarget, SteadyConfig, StepComplete, StepResult,
-                                     baseline_phases, soak_phases, spike_phases)
+from capplan.loadtest.shapes import (
+    FixedController,
+    LoadTarget,
+    SteadyConfig,
+    StepComplete,
+    StepResult,
+    baseline_phases,
+    soak_phases,
+    spike_phases,
+)
 from capplan.loadtest.stress import StressConfig, StressController
 from capplan.loadtest.summary import Series, build_summary, build_verdict, verdict_json
 from capplan.loadtest.users import user_classes
@@ -311,7 +326,7 @@ class _Session:
         bucket.gen_cpu_pct = cpu if math.isnan(bucket.gen_cpu_pct) else max(cpu, bucket.gen_cpu_pct)
         state = self._state_at(sec)
         row = second_row(sec - self.t0, sec, bucket, state, target)
-        row["ts"] = datetime.fromtimestamp(sec, tz=timezone.utc)
+        row["ts"] = datetime.fromtimestamp(sec, tz=UTC)
         self.total.merge(bucket)
         self.series.add(row)
         window = self.windows.get(state.step)

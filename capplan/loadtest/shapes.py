@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from capplan.models.slo import Slo, evaluate_slos
-
 
 @dataclass(frozen=True)
 class LoadTarget:
@@ -85,7 +83,7 @@ def find_steady_start(throughput_rps: Sequence[float], cfg: SteadyConfig = Stead
     must reach the end of the series (a step is steady *now*).
     """
     values = np.asarray(throughput_rps, dtype=float)
-    for start in range(0, len(values) - cfg.min_steady_s + 1):
+    for start in range(len(values) - cfg.min_steady_s + 1):
         if _is_steady(values[start:], cfg):
             return start
     return None

@@ -21,7 +21,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from capplan.loadtest.shapes import LoadTarget, SteadyConfig, StepComplete, StepResult, find_steady_start
+from capplan.loadtest.shapes import (
+    LoadTarget,
+    SteadyConfig,
+    StepComplete,
+    StepResult,
+    find_steady_start,
+)
 from capplan.models.slo import Slo, evaluate_slos
 
 
