@@ -21,6 +21,26 @@ from capplan.models.slo import Slo, SloResult, evaluate_slos, parse_slo
 
 __version__ = "0.1.0"
 
+# The library's entry points, imported on first use so `import capplan` stays light
+# (pandas, Prophet and Locust load only when the part that needs them is used).
+_LAZY = {
+    "load_config": "capplan.config",
+    "build_plan": "capplan.planning",
+    "estimate_saturation": "capplan.models.saturation",
+    "load_measurements": "capplan.store.measurements",
+    "read_history": "capplan.store.history",
+    "read_run": "capplan.store.runs",
+    "run_review": "capplan.reviewing",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'capplan' has no attribute {name!r}")
+
 __all__ = [
     "CapplanError",
     "ConfigError",
@@ -33,6 +53,13 @@ __all__ = [
     "SloBreached",
     "SloResult",
     "__version__",
+    "build_plan",
+    "estimate_saturation",
     "evaluate_slos",
+    "load_config",
+    "load_measurements",
     "parse_slo",
+    "read_history",
+    "read_run",
+    "run_review",
 ]
