@@ -21,10 +21,15 @@ from capplan.loadtest.wrk import measure_with_wrk
 from capplan.models.slo import parse_slo
 
 SETTINGS = [
-    pytest.param(TargetSettings(slots=2, service_ms=20.0, port=0), "p95<250ms", id="2-slots-20ms"),
-    pytest.param(TargetSettings(slots=8, service_ms=5.0, port=0), "p95<60ms", id="8-slots-5ms"),
+    pytest.param(TargetSettings(slots=2, service_ms=20.0, port=0), "p95<250ms", "target utilisation",
+                 id="2-slots-20ms"),
+    pytest.param(TargetSettings(slots=8, service_ms=5.0, port=0), "p95<60ms", "target utilisation",
+                 id="8-slots-5ms"),
     pytest.param(TargetSettings(slots=40, service_ms=40.0, sigma=0.05, kappa=0.001, port=0), "p95<500ms",
-                 id="contention-sigma0.05-kappa0.001"),
+                 "target utilisation", id="contention-sigma0.05-kappa0.001"),
+    # an SLO tight enough that the queueing model, not the utilisation cap, sets the safe rate
+    pytest.param(TargetSettings(slots=2, service_ms=20.0, port=0), "p95<120ms", "queueing model",
+                 id="2-slots-20ms-slo-bound"),
 ]
 
 
@@ -40,8 +45,8 @@ def _baseline(url: str, pid: int, slo: str, out, rate_rps: float) -> LoadTestSet
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize(("target_settings", "slo"), SETTINGS)
-def test_stress_analyze_matches_wrk_and_safe_rate_meets_the_slo(target_settings, slo, tmp_path):
+@pytest.mark.parametrize(("target_settings", "slo", "limit"), SETTINGS)
+def test_stress_analyze_matches_wrk_and_safe_rate_meets_the_slo(target_settings, slo, limit, tmp_path):
     with start_target(target_settings) as target:
         wrk = measure_with_wrk(target.url, connections=64, duration_s=5)
         stress = run_scenario(_stress(target.url, target.pid, slo, tmp_path))
@@ -52,6 +57,7 @@ def test_stress_analyze_matches_wrk_and_safe_rate_meets_the_slo(target_settings,
         assert abs(error) <= 0.10, (saturation["max_throughput_rps"], wrk.requests_per_s, saturation["steps"])
         safe = saturation["safe_throughput_rps"]
         assert 0 < safe < saturation["max_throughput_rps"]
+        assert limit in saturation["safe_basis"], saturation["safe_basis"]
         baseline = run_scenario(_baseline(target.url, target.pid, slo, tmp_path, safe))
     hold = [s for s in baseline.steps if s.get("stage") == "hold"] or list(baseline.steps)
     p95_ms = max(float(s["latency_p95_ms"]) for s in hold)

@@ -237,3 +237,11 @@ def test_more_users_in_requests_than_exist_is_flagged_as_mis_recorded():
                                            latency_ms={"mean": mean}))
     assert est.steps[-1].little_ratio == pytest.approx(2.0)
     assert any("mis-recorded" in f for f in est.steps[-1].flags)
+
+
+def test_error_rate_slo_is_checked_against_the_measured_steps():
+    errors = np.array([0, 0, 0.001, 0.03, 0.04, 0.05, 0.08])  # breaks error_rate<1% from 8 users on
+    steps = _closed_steps(8, 5.0, error_rate=errors)
+    est = estimate_saturation(steps, parse_slos(["error_rate<1%"]))
+    assert est.safe_throughput_rps == pytest.approx(800.0)  # the 4-user step, last one under 1 % errors
+    assert "error_rate<1% broken at measured 1600.0" in est.safe_basis
