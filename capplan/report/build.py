@@ -47,6 +47,7 @@ def collect_results(config: CapplanConfig, today: date | None = None, plan: Plan
     saturation, warnings = _saturation(config, stress_dirs)
     history = read_demand_history(config)
     plan_report = plan if plan is not None else build_plan(config, today)
+    warnings += _capacity_mismatch(config, plan_report, saturation)
     return ReportResults(config, plan_report, runs, saturation, history, tuple(warnings))
 
 
@@ -136,6 +137,19 @@ def _saturation(config: CapplanConfig, stress_dirs: list[Path]) -> tuple[Saturat
     except CapplanError as exc:
         return None, [f"No saturation estimate from {', '.join(p.name for p in stress_dirs)}: {exc}"]
     return estimate, list(estimate.warnings)
+
+
+def _capacity_mismatch(config: CapplanConfig, plan: PlanReport, saturation: SaturationEstimate | None) -> list[str]:
+    """A warning when the plan's configured capacity and the measured one differ by more than 10 %."""
+    planned = float(plan.plan.capacity.safe_rps)
+    if saturation is None or config.capacity.per_instance_rps is None or planned <= 0:
+        return []
+    measured = float(saturation.safe_throughput_rps)
+    if abs(measured - planned) <= 0.1 * planned:
+        return []
+    return [f"The plan uses [capacity] per_instance_rps = {config.capacity.per_instance_rps:g} req/s (safe "
+            f"{planned:,.0f} req/s), but the latest stress run measured a safe {measured:,.0f} req/s per instance; "
+            "set [capacity] runs to plan with the measurement."]
 
 
 def read_demand_history(config: CapplanConfig, remote: bool = False) -> History | None:

@@ -144,8 +144,10 @@ def _summary_cards(facts: ReportFacts) -> tuple[tuple[str, str], ...]:
         cards.append(("Runway", format_runway(plan.runway_days, plan.horizon_days)))
         cards.append(("Instances now / at peak", f"{plan.current_instances} / {plan.peak_instances}"))
         cards.append(("Monthly cost now", format_usd(plan.cost_usd_month_now)))
-    if sat is not None:
-        cards.append(("Safe throughput per instance", format_rps(sat.safe_throughput_rps)))
+    if plan is not None:
+        cards.append(("Safe per instance (planned)", format_rps(plan.capacity_per_instance_rps)))
+    elif sat is not None:
+        cards.append(("Safe per instance (measured)", format_rps(sat.safe_throughput_rps)))
     met = [s.slos_met for s in facts.scenarios if s.slos_met is not None]
     if met:
         cards.append(("Load-test SLOs", f"{sum(met)} of {len(met)} runs met"))
