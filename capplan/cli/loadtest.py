@@ -44,6 +44,9 @@ def _options_command(scenario: str):
         max_duration: str | None = typer.Option(None, "--max-duration", help="Hard cap on the run (stress: 10m)."),
         out: Path | None = typer.Option(None, "--out", help="Run store root (default datasets/runs)."),
         target_pid: int | None = typer.Option(None, "--target-pid", help="Record this process's CPU and RSS."),
+        target_rss_query: str | None = typer.Option(
+            None, "--target-rss-query", help="Target RSS from Prometheus: prometheus://host:9090?query=<gauge in "
+            "bytes>, e.g. process_resident_memory_bytes (soak drift for a remote target)."),
         allow_host: list[str] = typer.Option([], "--allow-host", help="Allow load to this non-loopback host."),
         config: Path | None = typer.Option(None, "--config", help="capplan.toml: [service] slos, [loadtest]."),
         ramp: str | None = typer.Option(None, "--ramp", help="Ramp-up time (baseline, soak; default 5s)."),

@@ -24,7 +24,8 @@ _DURATION_FLAGS = {
 }
 _PLAIN_FLAGS = {
     "host": "host", "locustfile": "locustfile", "path": "path", "users": "users", "rate": "rate_rps",
-    "workers": "workers", "out": "out_dir", "target_pid": "target_pid", "growth": "growth",
+    "workers": "workers", "out": "out_dir", "target_pid": "target_pid",
+    "target_rss_query": "target_rss_query", "growth": "growth",
     "refine_steps": "refine_steps", "error_ceiling": "error_rate_max", "multiplier": "spike_multiplier",
     "max_in_flight": "max_in_flight", "master_host": "master_host", "master_port": "master_port",
     "raw_dir": "raw_dir", "seed": "seed", "max_users": "max_level", "recovery_tolerance": "recovery_tolerance",

@@ -28,6 +28,7 @@ from locust.runners import STATE_STOPPED
 
 from capplan.errors import LoadTestError
 from capplan.loadtest.distributed import MASTER_LAG_S, SECONDS_MESSAGE, LocalWorkers
+from capplan.loadtest.monitor import TargetMonitor
 from capplan.loadtest.openmodel import ArrivalSchedule, open_model_user
 from capplan.loadtest.recorder import (
     LoadState,
@@ -136,7 +137,7 @@ class _Session:
         self.finished = self.interrupted = False
         self.late_samples = 0
         self.me = psutil.Process()
-        self.target = _TargetMonitor(settings.target_pid)
+        self.target = TargetMonitor(settings.target_pid, settings.target_rss_query)
         self.workers: LocalWorkers | None = None
         self.extra_notes: list[str] = []
         self.pending: list[StepComplete] = []
@@ -220,7 +221,7 @@ class _Session:
         return RunOutcome(self.writer.path, status, verdict, summary, steps, summary["totals"])
 
     def _extra(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"notes": list(self.extra_notes)}
+        extra: dict[str, Any] = {"notes": list(self.extra_notes) + self.target.notes}
         if isinstance(self.controller, StressController):
             extra["notes"] += self.controller.notes
             extra["stress"] = {"stop_reason": self.controller.stop_reason}
@@ -353,29 +354,6 @@ class _Session:
             self.recorder.put(sec, bucket)
         if self.workers is not None:
             self.workers.note_report(msg.data)
-
-
-class _TargetMonitor:
-    """CPU % and RSS of the target process when its pid is known."""
-
-    def __init__(self, pid: int | None) -> None:
-        self.proc: psutil.Process | None = None
-        if pid is not None:
-            try:
-                self.proc = psutil.Process(pid)
-                self.proc.cpu_percent(None)
-            except psutil.Error as exc:
-                raise LoadTestError(f"target process not found, --target-pid {pid} ({exc}), "
-                                    "pass the pid of the running service") from exc
-
-    def sample(self) -> ProcessSample:
-        if self.proc is None:
-            return ProcessSample()
-        try:
-            return ProcessSample(self.proc.cpu_percent(None), self.proc.memory_info().rss / 1e6)
-        except psutil.Error:
-            self.proc = None  # the target died: its figures are unknown from now on
-            return ProcessSample()
 
 
 def _raw_file(settings: LoadTestSettings, node: str):

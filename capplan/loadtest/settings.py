@@ -48,6 +48,7 @@ class LoadTestSettings:
     max_duration_s: float | None = None
     out_dir: Path = Path("datasets/runs")
     target_pid: int | None = None
+    target_rss_query: str | None = None
     allow_hosts: tuple[str, ...] = ()
     ramp_s: float = 5.0
     hold_s: float = 30.0
@@ -130,6 +131,12 @@ def validate_settings(s: LoadTestSettings) -> None:
     _need(s.rate_rps is None or (math.isfinite(s.rate_rps) and s.rate_rps > 0),
           f"--rate must be a positive number of requests/s, {s.rate_rps}, pass e.g. --rate 50")
     _need(0 <= s.workers <= 64, f"--workers must be between 0 and 64, {s.workers}, pass e.g. --workers 2")
+    _need(s.role != "master" or s.workers >= 1, "--master needs the number of workers to wait for, "
+          f"--workers {s.workers}, pass e.g. --master --workers 2")
+    if s.target_rss_query is not None:
+        from capplan.store.prometheus import parse_prometheus_url
+
+        parse_prometheus_url(s.target_rss_query)
     for name in ("effective_max_duration_s", "step_s", "max_step_s", "hold_s", "soak_s", "spike_window_s", "spike_pre_s",
                  "spike_post_s"):
         value = getattr(s, name)

@@ -47,6 +47,9 @@ def test_stress_help_names_max_duration_and_exit_codes():
         (["--max-duration", "2 minutes"], "--max-duration"),
         (["--step-duration", "0s"], "--step-duration must be positive"),
         (["--growth", "1"], "growth must be > 1"),
+        (["--master"], "--master needs the number of workers"),
+        (["--target-rss-query", "http://127.0.0.1:9090"], "prometheus://host:9090?query="),
+        (["--target-rss-query", "prometheus://127.0.0.1:9090"], "has no query"),
     ],
 )
 def test_bad_flags_exit_2_with_a_one_line_fix(args, message):

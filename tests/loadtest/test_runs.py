@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from capplan.loadtest.distributed import free_port
 from capplan.loadtest.recorder import read_raw_latencies
 from capplan.loadtest.target import TargetSettings, start_target
 from capplan.loadtest.wrk import measure_with_wrk
@@ -69,9 +70,29 @@ def test_stress_finds_saturation_within_ten_percent_of_wrk(tmp_path):
     run = read_run(_only_run(tmp_path))
     assert run.complete and run.meta["summary"]["stress"]["stop_reason"]
     best = run.steps["throughput_rps"].max()
+    print(f"\nstress: best steady step {best:.1f} req/s, wrk -t1 -c64 -d10s {wrk.requests_per_s:.1f} req/s, "
+          f"ratio {best / wrk.requests_per_s:.3f}, {len(run.steps)} steps in {elapsed:.0f} s, "
+          f"stop: {run.meta['summary']['stress']['stop_reason']}")
     assert abs(best / wrk.requests_per_s - 1) <= 0.10, (best, wrk.requests_per_s)
     assert "Steps (steady state)" in result.stdout
     assert run.seconds["target_rss_mb"].notna().any()
+
+
+def _assert_master_percentiles_match_the_workers_raw_samples(run_root: Path, raw: Path, label: str) -> None:
+    run = read_run(_only_run(run_root))
+    files = sorted(raw.glob("worker-*.f64"))
+    assert len(files) == 2
+    per_worker = [np.asarray(read_raw_latencies(f)) for f in files]
+    assert all(len(v) > 100 for v in per_worker), "both workers sent load"
+    samples = np.concatenate(per_worker)
+    merged = merge_sketches(LatencySketch.from_bytes(b) for b in run.seconds["sketch"])
+    assert merged.count == len(samples) == run.seconds["requests"].sum()
+    print(f"\n{label}: {len(samples)} requests from {len(files)} workers; master sketch vs exact raw (ms):")
+    for q in (0.5, 0.9, 0.95, 0.99, 0.999):
+        exact = float(np.percentile(samples, 100 * q, method="lower"))
+        print(f"  p{100 * q:g}: {merged.quantile(q):.3f} vs {exact:.3f} ({merged.quantile(q) / exact - 1:+.3%})")
+        assert math.isclose(merged.quantile(q), exact, rel_tol=0.01), q
+    assert merged.max_ms == samples.max()
 
 
 def test_master_with_two_workers_records_the_percentiles_of_all_raw_samples(tmp_path):
@@ -80,18 +101,22 @@ def test_master_with_two_workers_records_the_percentiles_of_all_raw_samples(tmp_
         result = _capplan("loadtest", "baseline", "--host", target.url, "--users", "8", "--ramp", "1s",
                           "--hold", "5s", "--workers", "2", "--raw-dir", str(raw), "--out", str(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr
-    run = read_run(_only_run(tmp_path / "runs"))
-    files = sorted(raw.glob("worker-*.f64"))
-    assert len(files) == 2
-    per_worker = [np.asarray(read_raw_latencies(f)) for f in files]
-    assert all(len(v) > 100 for v in per_worker), "both workers sent load"
-    samples = np.concatenate(per_worker)
-    merged = merge_sketches(LatencySketch.from_bytes(b) for b in run.seconds["sketch"])
-    assert merged.count == len(samples) == run.seconds["requests"].sum()
-    for q in (0.5, 0.9, 0.95, 0.99, 0.999):
-        exact = float(np.percentile(samples, 100 * q, method="lower"))
-        assert math.isclose(merged.quantile(q), exact, rel_tol=0.01), q
-    assert merged.max_ms == samples.max()
+    _assert_master_percentiles_match_the_workers_raw_samples(tmp_path / "runs", raw, "--workers 2")
+
+
+def test_master_and_workers_started_separately_as_on_several_machines(tmp_path):
+    """``--master --workers 2`` and two ``--worker --master-host`` processes (here all on loopback)."""
+    raw, port = tmp_path / "raw", str(free_port())
+    with start_target(TargetSettings(port=0, slots=8, service_ms=5)) as target:
+        master = _popen("loadtest", "baseline", "--host", target.url, "--users", "8", "--ramp", "1s", "--hold",
+                        "5s", "--master", "--workers", "2", "--master-port", port, "--out", str(tmp_path / "runs"))
+        workers = [_popen("loadtest", "baseline", "--host", target.url, "--worker", "--master-host", "127.0.0.1",
+                          "--master-port", port, "--raw-dir", str(raw)) for _ in range(2)]
+        _, err = master.communicate(timeout=120)
+        worker_exits = [w.wait(timeout=30) for w in workers]
+    assert master.returncode == 0, err
+    assert worker_exits == [0, 0]
+    _assert_master_percentiles_match_the_workers_raw_samples(tmp_path / "runs", raw, "--master/--worker")
 
 
 def test_killed_target_is_recorded_as_errors_and_the_run_is_finalized(tmp_path):
@@ -159,6 +184,9 @@ def test_open_model_latency_shows_queueing_when_the_target_stalls(tmp_path):
     run = read_run(_only_run(tmp_path))
     merged = merge_sketches(LatencySketch.from_bytes(b) for b in run.seconds["sketch"])
     slow_rank = 1 - 20 / merged.count  # at least 20 requests at or above this quantile
+    om = run.meta["summary"]["open_model"]
+    print(f"\nopen model stall: latency at rank {slow_rank:.4f} {merged.quantile(slow_rank):.0f} ms, max generator "
+          f"lag {run.seconds['gen_lag_ms'].max():.0f} ms, achieved {om['achieved_ratio']:.3f} of intended")
     assert merged.quantile(slow_rank) >= 500.0
     assert run.seconds["gen_lag_ms"].max() >= 300.0
     assert run.meta["summary"]["open_model"]["achieved_ratio"] >= 0.9
@@ -171,6 +199,8 @@ def test_spike_reports_recovery_and_peaks(tmp_path):
                           "--slo", "p95<500ms", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     spike = read_run(_only_run(tmp_path)).meta["summary"]["spike"]
+    print(f"\nspike: pre p95 {spike['pre_p95_ms']:.1f} ms, peak p95 {spike['peak_p95_ms']:.1f} ms, peak error rate "
+          f"{spike['peak_error_rate']:.2%}, recovery {spike['recovery_s']} s")
     assert spike["peak_p95_ms"] > 2 * spike["pre_p95_ms"]
     assert spike["recovered"] and spike["recovery_s"] is not None
     assert "spike recovery" in result.stdout
@@ -182,9 +212,29 @@ def test_soak_flags_a_leaking_target(tmp_path):
                           "--soak-duration", "12s", "--target-pid", str(target.pid), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     soak = read_run(_only_run(tmp_path)).meta["summary"]["soak"]
+    rss = soak["trends"]["rss"]
+    print(f"\nsoak (--target-pid): {soak['verdict']}; RSS slope {rss['slope_per_hour']:.0f} MB/h "
+          f"(p={rss['p_value']:.2g}, leak knob 600 MB/min = 36000 MB/h)")
     assert soak["verdict"] == "degradation/leak suspected"
-    assert soak["trends"]["rss"]["slope_per_hour"] > 0
+    assert rss["slope_per_hour"] > 0
     assert "memory grows" in result.stdout
+
+
+def test_soak_reads_target_memory_from_prometheus(tmp_path, prometheus_scraping):
+    with start_target(TargetSettings(port=0, slots=4, service_ms=5, leak_mb_per_min=600)) as target:
+        address = prometheus_scraping(target.url)
+        result = _capplan("loadtest", "soak", "--host", target.url, "--users", "2", "--ramp", "1s",
+                          "--soak-duration", "16s", "--out", str(tmp_path / "runs"),
+                          "--target-rss-query", f"prometheus://{address}?query=process_resident_memory_bytes")
+    assert result.returncode == 0, result.stderr
+    run = read_run(_only_run(tmp_path / "runs"))
+    soak = run.meta["summary"]["soak"]
+    rss = soak["trends"]["rss"]
+    print(f"\nsoak (Prometheus): {soak['verdict']}; RSS slope {rss['slope_per_hour']:.0f} MB/h from {rss['n']} "
+          f"samples (p={rss['p_value']:.2g})")
+    assert soak["verdict"] == "degradation/leak suspected"
+    assert rss["slope_per_hour"] > 0 and rss["n"] >= 5
+    assert run.seconds["target_cpu_pct"].isna().all()  # no pid given: the memory came from Prometheus
 
 
 def test_example_locustfile_runs_against_the_demo_target(tmp_path):
