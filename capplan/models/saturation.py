@@ -15,7 +15,10 @@ Pipeline (each number is defined in :class:`SaturationEstimate`):
    D = U/X gives the CPU service demand as a cross-check.
 5. Safe throughput: the highest arrival rate with utilisation ≤ target and, for each SLO, the
    model's percentile under its threshold; never above a rate at which a measured step
-   already broke the SLO.
+   already broke the SLO. The SLO is solved with the conservative service time
+   c/X_lo (X_lo the lower end of the max-throughput interval, at most the latency floor R₀):
+   near saturation the percentile is steep in the service time, and a max throughput read
+   a few percent high would otherwise put the safe rate past the SLO.
 """
 
 from __future__ import annotations
@@ -71,6 +74,13 @@ class SaturationEstimate:
     slos: tuple[str, ...]
     steps: tuple[StepCheck, ...]
     warnings: tuple[str, ...]
+    slo_service_time_ms: float = math.nan
+
+    def slo_queue_at(self, arrival_rate_rps: float) -> QueueEstimate:
+        """The conservative queue the SLOs were solved with (service time ``slo_service_time_ms``)."""
+        service_ms = self.slo_service_time_ms if math.isfinite(self.slo_service_time_ms) else self.service_time_ms
+        return ggc(self.effective_servers, arrival_rate_rps, service_ms / 1000.0,
+                   arrival_cv=1.0, service_cv=self.service_cv)
 
     def queue_at(self, arrival_rate_rps: float) -> QueueEstimate:
         """The fitted G/G/c queue (Poisson arrivals, measured service CV) at a given arrival rate."""
@@ -96,7 +106,8 @@ class SaturationEstimate:
                     "lambda_ci": [_num(v) for v in usl.lambda_ci],
                     "residual_std_error_rps": _num(usl.residual_std_error_rps), "points": usl.n_points},
             "queue": {"model": "G/G/c (Allen-Cunneen)", "servers": self.effective_servers,
-                      "service_time_ms": _num(self.service_time_ms), "service_cv": _num(self.service_cv),
+                      "service_time_ms": _num(self.service_time_ms),
+                      "slo_service_time_ms": _num(self.slo_service_time_ms), "service_cv": _num(self.service_cv),
                       "latency_floor_ms": _num(self.latency_floor_ms),
                       "service_demand_cpu_ms": _num(self.service_demand_cpu_ms)},
             "load_model": self.load_model,
@@ -131,7 +142,8 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
     if off is not None:
         warnings.append(_latency_warning(off))
     optimistic = off is not None and off.latency_error < 0
-    safe_rps, safe_basis, more = _safe_throughput(steps, slos, queue, cap_rps, optimistic)
+    slo_queue = _Queue(servers, _slo_service_s(servers, max_ci[0], queue.service_s, floor_ms / 1000.0), service_cv)
+    safe_rps, safe_basis, more = _safe_throughput(steps, slos, slo_queue, cap_rps, optimistic)
     warnings += more
     return SaturationEstimate(
         max_throughput_rps=max_rps, max_throughput_ci_rps=max_ci, max_throughput_basis=basis,
@@ -140,7 +152,8 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
         latency_floor_ms=floor_ms, service_time_ms=service_ms, service_cv=service_cv,
         effective_servers=servers, service_demand_cpu_ms=_cpu_demand_ms(steps),
         target_utilization=target_utilization, load_model=steps.load_model,
-        slos=tuple(s.text for s in slos), steps=checks, warnings=tuple(dict.fromkeys(warnings)))
+        slos=tuple(s.text for s in slos), steps=checks, warnings=tuple(dict.fromkeys(warnings)),
+        slo_service_time_ms=1000.0 * slo_queue.service_s)
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,14 @@ def _safe_throughput(m: Measurements, slos, queue: _Queue, cap_rps: float,
     if not slos:
         warnings.append("no SLO given: safe_throughput_rps only applies the target utilisation; pass --slo")
     return safe, basis, warnings
+
+
+def _slo_service_s(servers: int, max_lo_rps: float, service_s: float, floor_s: float) -> float:
+    """Service time at the pessimistic end of the max-throughput interval, c/X_lo, between the
+    point estimate and the latency floor (service cannot take longer than the whole low-load latency)."""
+    if not (math.isfinite(max_lo_rps) and max_lo_rps > 0):
+        return service_s
+    return min(max(servers / max_lo_rps, service_s), max(floor_s, service_s))
 
 
 def _effective_servers(busy: float) -> int:

@@ -102,9 +102,14 @@ def _add_latency_traces(fig: go.Figure, est: SaturationEstimate, row: int | None
     model = [latency_of(est.queue_at(float(r)), key) for r in rates]
     fig.add_trace(go.Scatter(x=rates, y=model, mode="lines",
                              name=f"G/G/{est.effective_servers} model {key}"), **where)
+    if est.slo_service_time_ms > est.service_time_ms * (1 + 1e-9):  # the SLOs were solved on this curve
+        slow = [latency_of(est.slo_queue_at(float(r)), key) for r in rates]
+        slow = [v if math.isfinite(v) else None for v in slow]  # past this queue's own saturation
+        fig.add_trace(go.Scatter(x=rates, y=slow, mode="lines", line={"dash": "dot"},
+                                 name=f"model {key}, service {est.slo_service_time_ms:.2f} ms (for SLOs)"), **where)
     safe = est.safe_throughput_rps
     if safe > 0 and math.isfinite(safe):
-        fig.add_trace(go.Scatter(x=[safe], y=[latency_of(est.queue_at(safe), key)], mode="markers",
+        fig.add_trace(go.Scatter(x=[safe], y=[latency_of(est.slo_queue_at(safe), key)], mode="markers",
                                  name=f"safe {safe:.1f} req/s", marker={"size": 14, "symbol": "star"}), **where)
     for slo in parse_slos(est.slos):
         if slo.metric == key:

@@ -190,3 +190,22 @@ def test_human_output_shows_the_cpu_demand_when_target_cpu_was_recorded(tmp_path
     result = runner.invoke(app, ["analyze", str(writer.path)])
     assert result.exit_code == 0, result.output
     assert "CPU demand" in result.output and "1.00 ms/request" in result.output
+
+
+def test_plot_draws_the_conservative_curve_the_slos_were_solved_on():
+    import numpy as np
+
+    from capplan.models.saturation import estimate_saturation
+    from capplan.models.steps import Measurements
+    from capplan.report.saturation_plot import saturation_figure
+
+    n = np.array([1, 2, 4, 8, 16, 32.0])
+    x = np.array([83, 98, 101, 99, 102, 100.0])
+    mean = 1000 * n / x
+    est = estimate_saturation(Measurements(concurrency=n, throughput_rps=x, latency_ms={"mean": mean, "p95": mean},
+                                           latency_std_ms=mean), ["p95<100ms"])
+    traces = {trace.name: trace for trace in saturation_figure(est).data}
+    slow = next(t for name, t in traces.items() if name.endswith("(for SLOs)"))
+    safe = next(t for name, t in traces.items() if name.startswith("safe "))
+    assert safe.y[0] == pytest.approx(100.0, rel=1e-6)  # the star sits on the SLO, on the curve it was solved on
+    assert all(v is None or v > 0 for v in slow.y)

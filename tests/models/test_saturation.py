@@ -245,3 +245,29 @@ def test_error_rate_slo_is_checked_against_the_measured_steps():
     est = estimate_saturation(steps, parse_slos(["error_rate<1%"]))
     assert est.safe_throughput_rps == pytest.approx(800.0)  # the 4-user step, last one under 1 % errors
     assert "error_rate<1% broken at measured 1600.0" in est.safe_basis
+
+
+def test_slo_is_solved_at_the_pessimistic_end_of_the_max_throughput_interval():
+    # one 10 ms server read with noise; the 1-user latency floor (12 ms) includes client time
+    n = np.array([1, 2, 4, 8, 16, 32.0])
+    x = np.array([83, 98, 101, 99, 102, 100.0])
+    mean = 1000 * n / x
+    est = estimate_saturation(Measurements(concurrency=n, throughput_rps=x, latency_ms={"mean": mean, "p95": mean},
+                                           latency_std_ms=mean), ["p95<100ms"])
+    lo, _ = est.max_throughput_ci_rps
+    assert est.effective_servers == 1 and lo < est.max_throughput_rps
+    assert est.slo_service_time_ms == pytest.approx(1000.0 / lo)
+    # M/M/1 at service rate X_lo: p95 = ln(20)/(X_lo − λ) = 100 ms
+    assert est.safe_throughput_rps == pytest.approx(lo - math.log(20.0) / 0.1, rel=1e-6)
+    assert est.safe_throughput_rps < est.max_throughput_rps - math.log(20.0) / 0.1
+
+
+def test_pessimistic_service_time_never_exceeds_the_latency_floor():
+    n = np.array([1, 2, 4, 8, 16.0])
+    x = np.array([95, 100, 60, 124, 118.5])  # a two-step plateau: its t-interval reaches far down
+    mean = 1000 * n / x
+    mean[0] = 10.5
+    est = estimate_saturation(Measurements(concurrency=n, throughput_rps=x, latency_ms={"mean": mean}))
+    lo, _ = est.max_throughput_ci_rps
+    assert 1000.0 * est.effective_servers / lo > est.latency_floor_ms  # c/X_lo alone would exceed the floor
+    assert est.slo_service_time_ms == pytest.approx(est.latency_floor_ms)
