@@ -11,6 +11,10 @@ the latency instead of silently lowering the offered load: no coordinated omissi
 
 Only the first request of a task carries the intended time; later requests of the same
 task are measured from their own send.
+
+A schedule that is not ``active`` leaves the users closed-model (their own wait time):
+a distributed worker wraps its users always and becomes open-model only when the master
+sends it a rate, so a worker on another machine need not repeat the master's --rate.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ _BATCH_S = 0.02
 class ArrivalSchedule:
     """Poisson arrivals at ``rate_rps`` (changeable at any time) fed into a queue."""
 
-    def __init__(self, on_intended: Callable[[float], None] | None = None, seed: int | None = None) -> None:
+    def __init__(self, on_intended: Callable[[float], None] | None = None, seed: int | None = None,
+                 active: bool = True) -> None:
         self.rate_rps = 0.0
+        self.active = active
         self.queue: Queue = Queue()
         self._rng = random.Random(seed)
         self._on_intended = on_intended
@@ -82,9 +88,12 @@ def open_model_user(base: type[User], schedule: ArrivalSchedule) -> type[User]:
 
         def on_start(self) -> None:
             super().on_start()
-            self._await_arrival()
+            if schedule.active:
+                self._await_arrival()
 
         def wait_time(self) -> float:
+            if not schedule.active:
+                return super().wait_time()
             self._await_arrival()
             return 0.0
 

@@ -27,22 +27,24 @@ def run_worker(settings: LoadTestSettings) -> None:
         settings.raw_dir.mkdir(parents=True, exist_ok=True)
         raw = open(settings.raw_dir / f"worker-{os.getpid()}.f64", "wb")
     recorder = Recorder(raw)
-    classes = user_classes(settings.locustfile, settings.path)
-    schedule = None
-    if settings.open_model:
-        schedule = ArrivalSchedule(recorder.count_intended, settings.seed)
-        classes = [open_model_user(c, schedule) for c in classes]
+    # The master decides the load model: its first rate message (sent before it asks for
+    # users) turns the wrapped users open-model; without one they stay closed-model.
+    schedule = ArrivalSchedule(recorder.count_intended, settings.seed, active=False)
+    classes = [open_model_user(c, schedule) for c in user_classes(settings.locustfile, settings.path)]
     env = Environment(user_classes=classes, host=settings.host)
     env.events.request.add_listener(recorder.on_request)
     runner = env.create_worker_runner(settings.master_host, settings.master_port)
     shipper = Shipper(runner, recorder)
-    if schedule is not None:
-        runner.register_message(RATE_MESSAGE, lambda msg, **_: setattr(schedule, "rate_rps", float(msg.data)))
-        schedule.start()
+
+    def on_rate(msg: object, **_: object) -> None:
+        schedule.active = True
+        schedule.rate_rps = float(msg.data)  # type: ignore[attr-defined]
+
+    runner.register_message(RATE_MESSAGE, on_rate)
+    schedule.start()
 
     def on_stop(**_: object) -> None:
-        if schedule is not None:
-            schedule.rate_rps = 0.0
+        schedule.rate_rps = 0.0
         shipper.ship(final=True)
 
     env.events.test_stop.add_listener(on_stop)

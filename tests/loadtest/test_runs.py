@@ -258,3 +258,24 @@ def test_locust_csv_output_imports_as_a_run(tmp_path):
     assert result.returncode == 0, result.stderr
     run = read_run(_only_run(tmp_path / "runs"))
     assert run.seconds["requests"].sum() > 50
+
+
+def test_workers_started_without_rate_follow_the_masters_open_model(tmp_path):
+    port = str(free_port())
+    with start_target(TargetSettings(port=0, slots=8, service_ms=5)) as target:
+        master = _popen("loadtest", "baseline", "--host", target.url, "--rate", "200", "--ramp", "0s", "--hold",
+                        "6s", "--master", "--workers", "2", "--master-port", port, "--out", str(tmp_path))
+        workers = [_popen("loadtest", "baseline", "--host", target.url, "--worker", "--master-port", port)
+                   for _ in range(2)]
+        _, err = master.communicate(timeout=120)
+        for worker in workers:
+            worker.wait(timeout=30)
+    assert master.returncode == 0, err
+    run = read_run(_only_run(tmp_path))
+    om = run.meta["summary"]["open_model"]
+    hold = run.steps[run.steps["stage"] == "hold"].iloc[0]
+    print(f"\nopen model over 2 workers: intended {om['intended_requests']}, completed {om['completed_requests']}, "
+          f"achieved {om['achieved_ratio']:.3f}; hold {hold['throughput_rps']:.1f} req/s for 200 req/s intended")
+    assert 0.95 <= om["achieved_ratio"] <= 1.05
+    assert abs(hold["throughput_rps"] / 200 - 1) <= 0.1
+    assert run.seconds["gen_lag_ms"].notna().any()  # requests carried their intended send time
