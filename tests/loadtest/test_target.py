@@ -77,7 +77,7 @@ def test_service_time_is_exponential_with_the_configured_mean():
     overhead_ms = [m - d for m, d in zip(samples_ms, drawn_ms)]
     assert min(overhead_ms) > -0.05  # never served before its drawn service time
     assert statistics.median(overhead_ms) < 1.0
-    assert statistics.correlation(samples_ms, drawn_ms) > 0.95
+    assert sum(o < 1.5 for o in overhead_ms) >= 0.75 * len(overhead_ms)  # a wrong draw would be off by ~4 ms
     assert 3.6 < statistics.fmean(drawn_ms) < 4.4 and 0.9 < statistics.stdev(drawn_ms) / statistics.fmean(drawn_ms) < 1.1
 
 
