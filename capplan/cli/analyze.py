@@ -93,8 +93,8 @@ def _numbers_table(estimate):
     table.add_row("USL", f"σ={usl.sigma:.4g} κ={usl.kappa:.3g} λ={usl.lambda_rps:.4g}",
                   f"N*={_fmt(usl.peak_concurrency)}, X(N*)={_fmt(usl.peak_throughput_rps)} req/s")
     table.add_row("queue", f"G/G/{estimate.effective_servers}",
-                  f"service {estimate.service_time_ms:.2f} ms, CV {estimate.service_cv:.2f}, "
-                  f"floor {estimate.latency_floor_ms:.2f} ms")
+                  f"service {estimate.service_time_ms:.2f} ms ({estimate.slo_service_time_ms:.2f} ms for SLOs), "
+                  f"CV {estimate.service_cv:.2f}, floor {estimate.latency_floor_ms:.2f} ms")
     if math.isfinite(estimate.service_demand_cpu_ms):
         table.add_row("CPU demand", f"{estimate.service_demand_cpu_ms:.2f} ms/request",
                       "utilisation law D = U/X (target CPU), median over steps")
