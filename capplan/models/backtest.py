@@ -71,11 +71,15 @@ class BacktestResult:
         return calibrate(*_pooled_scores(self.folds[model]), interval or self.interval)
 
 
-def rolling_origins(n_days: int, horizon_days: int, folds: int, min_train_days: int) -> list[int]:
+def rolling_origins(
+    n_days: int, horizon_days: int, folds: int, min_train_days: int, spacing_days: int | None = None
+) -> list[int]:
     """Origin positions (number of training days) for ``folds`` evaluations ending at the series end.
 
-    Origins are spaced ``max(horizon/2, (n − horizon − min_train) / (folds − 1))`` apart at most,
-    walking back from ``n − horizon`` and never leaving fewer than ``min_train_days`` to train on.
+    Origins walk back from ``n − horizon``, ``min(spacing, (n − horizon − min_train) / (folds − 1))``
+    apart, never leaving fewer than ``min_train_days`` to train on. ``spacing_days`` defaults to
+    ``max(horizon/2, 7)`` (overlapping test windows, recent behaviour weighs most); a spacing of
+    one horizon makes the test windows disjoint.
     """
     last = n_days - horizon_days
     if last < min_train_days:
@@ -83,7 +87,8 @@ def rolling_origins(n_days: int, horizon_days: int, folds: int, min_train_days: 
     if folds <= 1:
         return [last]
     room = last - min_train_days
-    step = max(1, min(room // (folds - 1), max(horizon_days // 2, 7)))
+    spacing = spacing_days if spacing_days is not None else max(horizon_days // 2, 7)
+    step = max(1, min(room // (folds - 1), spacing))
     origins = [last - k * step for k in range(folds)]
     return sorted(o for o in origins if o >= min_train_days)
 

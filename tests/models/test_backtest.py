@@ -26,6 +26,13 @@ def test_rolling_origins_leave_enough_training_and_end_at_the_series_end(n, hori
         assert n - horizon < min_train
 
 
+def test_origins_one_horizon_apart_give_disjoint_test_windows():
+    assert rolling_origins(1000, 90, 5, 100, spacing_days=90) == [550, 640, 730, 820, 910]
+    # Without room for that spacing the folds squeeze together rather than disappear.
+    assert rolling_origins(400, 90, 5, 200, spacing_days=90) == [202, 229, 256, 283, 310]
+    assert rolling_origins(1000, 90, 3, 100) == [820, 865, 910]
+
+
 def _weekly_series(days=200, noise=0.0, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(days)

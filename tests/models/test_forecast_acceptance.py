@@ -1,10 +1,14 @@
 """Acceptance on real public traffic: beat seasonal naive at 90 days, calibrated 80 % coverage.
 
-Slow: 10 Prophet fits per series. Same code path as ``capplan forecast --backtest``.
+Slow: 10 Prophet fits per series for the backtest (the code path of ``capplan forecast
+--backtest``), 8 × 6 for the default forecast's own interval (the path of ``capplan forecast``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from capplan.models.backtest import backtest, rolling_origins
@@ -36,3 +40,30 @@ def test_default_model_beats_seasonal_naive_with_calibrated_coverage(reference_d
     assert prophet.mase < naive.mase
     assert 0.75 <= prophet.coverage <= 0.85
     assert prophet.points >= FOLDS * HORIZON_DAYS * 0.95
+
+
+def _default_path_coverage(path, origins=8, spacing_days=45):
+    """Coverage of what ``capplan forecast`` prints: fit on history up to each origin, forecast 90 days."""
+    history = read_history(path)
+    daily = history.daily.loc[history.daily.first_valid_index():history.daily.last_valid_index()]
+    inside = seen = 0
+    for k in range(origins):
+        cut = len(daily) - HORIZON_DAYS - spacing_days * k
+        past = replace(history, daily=daily.iloc[:cut])
+        frame = DemandForecaster(ForecastSettings(horizon_days=HORIZON_DAYS)).fit(past).predict(HORIZON_DAYS).frame
+        actual = daily.iloc[cut:cut + HORIZON_DAYS].to_numpy()
+        known = np.isfinite(actual)
+        inside += int(np.sum((actual >= frame["yhat_lower"].to_numpy()) & (actual <= frame["yhat_upper"].to_numpy())
+                             & known))
+        seen += int(known.sum())
+    return inside / seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [
+    "appserver_traffic_stats_DAILY_CHs.csv",
+    "appserver_traffic_stats_HOURLY_CHs.csv",
+    "prophet_example_wp_log_peyton_manning.csv",
+])
+def test_the_default_forecast_interval_covers_75_to_85_percent_of_later_days(reference_dir, name):
+    assert 0.75 <= _default_path_coverage(reference_dir / "traffic" / name) <= 0.85
