@@ -10,8 +10,9 @@ Cases (targets from issue 4):
    bare Prophet fit + predict on the 43,800 hourly rows.
 3. 10-fold backtest at 90 days (capplan --backtest: Prophet and 3 baselines) (< 30 s);
    baseline: ``prophet.diagnostics.cross_validation`` with the same 10 cutoffs, Prophet only.
-4. 50 series in one call (1 year daily each, 90 days ahead) spread over the cores; baseline:
-   the same call with ``--jobs 1``.
+4. 50 series in one call (1 year daily each, 90 days ahead) spread over the cores; baselines:
+   the same call with ``--jobs 1`` (fold fits still overlap on threads), and the same call
+   pinned to one core with ``taskset -c 0``.
 
 With ``--accuracy`` (and ../shared/reference present) it also prints the 10-fold, 90-day
 backtest table of the public traffic series, with the coverage of Prophet's own 80 %
@@ -21,6 +22,7 @@ interval (uncertainty_samples=1000, seeded) beside capplan's conformal one.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,7 +77,11 @@ def report(label: str, ours: float, baseline: float, baseline_name: str, target:
 def make_data(folder: Path, series: int) -> dict[str, Path]:
     """The benchmark inputs, generated with fixed seeds."""
     sys.path.insert(0, str(ROOT))
-    from capplan.store.samples import SampleSpec, generate_hourly_history, generate_sample_history
+    from capplan.store.samples import (
+        SampleSpec,
+        generate_hourly_history,
+        generate_sample_history,
+    )
 
     paths = {"daily": folder / "daily5y.csv", "hourly": folder / "hourly5y.csv"}
     generate_sample_history(SampleSpec(days=5 * 365)).to_csv(paths["daily"], index=False)
@@ -114,6 +120,10 @@ def main() -> None:
         ours = best_of([*CAPPLAN, "forecast", folder, "--horizon", "90d", "--json"], 1)
         serial = best_of([*CAPPLAN, "forecast", folder, "--horizon", "90d", "--json", "--jobs", "1"], 1)
         report(f"{series} series in one call (all cores)", ours, serial, "--jobs 1", "spread over cores")
+        if shutil.which("taskset"):
+            # --jobs 1 still overlaps fold fits on threads; pinned to one core it shows the one-core time.
+            one_core = best_of(["taskset", "-c", "0", *CAPPLAN, "forecast", folder, "--horizon", "90d", "--json"], 1)
+            report(f"{series} series in one call (all cores)", ours, one_core, "one core", "spread over cores")
 
 
 def accuracy() -> None:
@@ -124,7 +134,11 @@ def accuracy() -> None:
         print(f"accuracy: {reference} not found, skipped")
         return
     from capplan.models.backtest import backtest, rolling_origins
-    from capplan.models.forecast import MIN_HISTORY_DAYS, DemandForecaster, ForecastSettings
+    from capplan.models.forecast import (
+        MIN_HISTORY_DAYS,
+        DemandForecaster,
+        ForecastSettings,
+    )
     from capplan.store.history import read_history
 
     for name in ("appserver_traffic_stats_DAILY_CHs", "appserver_traffic_stats_HOURLY_CHs",
@@ -135,7 +149,7 @@ def accuracy() -> None:
         candidates = DemandForecaster(ForecastSettings(model="auto")).candidates()
         result = backtest(daily, candidates, 90, origins, 0.8, threads=2)
         print(f"\n{name}: {len(origins)} folds x 90 days, 80 % interval")
-        print(f"| model | MAPE % | MASE | coverage (conformal) |\n|---|---|---|---|")
+        print("| model | MAPE % | MASE | coverage (conformal) |\n|---|---|---|---|")
         for score in sorted(result.scores, key=lambda s: s.mase):
             print(f"| {score.model} | {score.mape_pct:.2f} | {score.mase:.3f} | {score.coverage:.1%} |")
         print(f"| prophet, its own interval | | | {_native_coverage(daily, origins):.1%} |")
