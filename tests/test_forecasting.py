@@ -66,3 +66,20 @@ def test_a_folder_becomes_its_history_files_in_order(tmp_path):
 def test_a_folder_without_histories_is_bad_input(tmp_path):
     with pytest.raises(InputDataError, match="no CSV or Parquet history"):
         expand_sources([str(tmp_path)])
+
+
+def test_a_forked_fold_pool_gives_the_same_forecast_as_threads():
+    import pandas as pd
+
+    from capplan.forecasting import fold_pool
+    from capplan.models.forecast import DemandForecaster, ForecastSettings
+    from capplan.store.history import history_from_series
+    from capplan.store.samples import SampleSpec, generate_sample_history
+
+    frame = generate_sample_history(SampleSpec(days=120))
+    history = history_from_series(frame.set_index(pd.to_datetime(frame["ds"]))["peak_rps"], "svc", "rps")
+    settings = ForecastSettings(horizon_days=21)
+    threads = DemandForecaster(settings).fit(history).predict(21).frame
+    with fold_pool() as pool:
+        forked = DemandForecaster(settings).fit(history, pool).predict(21).frame
+    pd.testing.assert_frame_equal(threads, forked)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -156,4 +157,18 @@ def test_forecast_command_reads_prometheus(prometheus):
     payload = json.loads(result.stdout)
     assert len(payload["forecast"]) == 14 and payload["peak_rps_per_unit"] == 1.0
     # The daily peak rises 2.88 req/s a day from 150.72: the forecast continues the line.
+    assert payload["forecast"][0]["yhat"] == pytest.approx(150.72 + 2.88 * 30, rel=0.03)
+
+
+@pytest.mark.slow
+def test_a_prometheus_source_in_capplan_toml_is_forecast(prometheus, tmp_path):
+    text = (Path(__file__).resolve().parents[2] / "capplan.toml").read_text()
+    url = f"prometheus://{prometheus}?query=capplan_test_rps&step=5m&start=2025-01-01&end=2025-01-31"
+    demand = f'[demand]\nsource = "{url}"\nhorizon = "7d"\nmodel = "linear_trend"\n\n'
+    config = tmp_path / "capplan.toml"
+    config.write_text(text[:text.index("[demand]")] + demand + text[text.index("[pricing]"):])
+    result = CliRunner().invoke(app, ["forecast", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["name"] == "capplan_test_rps" and payload["model"] == "linear_trend"
     assert payload["forecast"][0]["yhat"] == pytest.approx(150.72 + 2.88 * 30, rel=0.03)
