@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from capplan.errors import ConfigError, InputDataError
+from capplan.models.forecast import MIN_HISTORY_DAYS
 
 TIME_COLUMNS = ("ds", "timestamp", "time", "date", "datetime", "ts")
 VALUE_COLUMNS = ("y", "value", "requests", "count", "rps", "peak_rps", "qps", "rate", "hits")
@@ -99,7 +100,7 @@ def history_from_frame(frame: pd.DataFrame, name: str, options: HistoryOptions |
     """Build a :class:`History` from a table with time and value columns (detected or named)."""
     options = options or HistoryOptions()
     if frame.empty:
-        raise InputDataError(f"history {name} has no rows, got an empty table: export at least 2 weeks of data")
+        raise InputDataError(f"history {name} has no rows, got an empty table: export at least {MIN_HISTORY_DAYS} days of data")
     times, time_label = _time_column(frame, options.time_col)
     value_name = _value_column(frame, options.value_col, exclude=time_label)
     values = _numeric_values(frame[value_name], value_name)
@@ -143,7 +144,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         return pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
-        raise InputDataError(f"history file is empty, {str(path)!r}: export at least 2 weeks of data") from exc
+        raise InputDataError(f"history file is empty, {str(path)!r}: export at least {MIN_HISTORY_DAYS} days of data") from exc
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputDataError(
             f"history file could not be read, {str(path)!r} ({exc}): give a CSV with a header row or a Parquet file"
@@ -276,8 +277,9 @@ def _unit_of(value_name: str, unit: str) -> tuple[str, list[str]]:
         return "rps", []
     if _COUNT_NAME.search(value_name):
         return "count", []
-    return "rps", [f"unit of column {value_name!r} is unknown: treated as req/s; pass --unit count if it counts "
-                   "requests per sample interval"]
+    warning = (f"unit of column {value_name!r} is unknown: treated as req/s; pass --unit count if it counts "
+               "requests per sample interval")
+    return "rps", [warning]
 
 
 def _clean(series: pd.Series, warnings: list[str]) -> pd.Series:
@@ -301,7 +303,7 @@ def _clean(series: pd.Series, warnings: list[str]) -> pd.Series:
         raise InputDataError(f"history holds a negative traffic value, {series[series < 0].iloc[0]:g} at "
                              f"{series[series < 0].index[0]}: traffic cannot be negative, fix that row")
     if len(series) < 2:
-        raise InputDataError(f"history needs at least 14 days of data, got {len(series)} row: "
+        raise InputDataError(f"history needs at least {MIN_HISTORY_DAYS} days of data, got {len(series)} row: "
                              "export a longer history")
     return series
 

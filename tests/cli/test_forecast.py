@@ -106,7 +106,7 @@ def test_no_history_at_all_is_a_usage_error():
 
 @pytest.mark.parametrize("text, message", [
     ("", "empty"),
-    ("ds,y\n2025-01-01,5\n", "at least 14 days"),
+    ("ds,y\n2025-01-01,5\n", "at least 28 days"),
     ("ds,y\n" + "".join(f"2025-01-{d:02d},{-d}\n" for d in range(1, 31)), "negative"),
     ("when,amount\n2025-01-01,1\n", "no time column"),
 ])

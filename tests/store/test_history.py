@@ -88,7 +88,7 @@ def test_header_only_file_is_refused(tmp_path):
 
 
 def test_one_row_is_refused_with_the_history_needed(tmp_path):
-    with pytest.raises(InputDataError, match="at least 14 days"):
+    with pytest.raises(InputDataError, match="at least 28 days"):
         read_history(_write(tmp_path, "ds,y\n2025-01-01,5\n"))
 
 
