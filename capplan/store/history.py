@@ -100,7 +100,8 @@ def history_from_frame(frame: pd.DataFrame, name: str, options: HistoryOptions |
     """Build a :class:`History` from a table with time and value columns (detected or named)."""
     options = options or HistoryOptions()
     if frame.empty:
-        raise InputDataError(f"history {name} has no rows, got an empty table: export at least {MIN_HISTORY_DAYS} days of data")
+        raise InputDataError(f"history {name} has no rows, got an empty table: "
+                             f"export at least {MIN_HISTORY_DAYS} days of data")
     times, time_label = _time_column(frame, options.time_col)
     value_name = _value_column(frame, options.value_col, exclude=time_label)
     values = _numeric_values(frame[value_name], value_name)
@@ -144,7 +145,8 @@ def _read_table(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         return pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
-        raise InputDataError(f"history file is empty, {str(path)!r}: export at least {MIN_HISTORY_DAYS} days of data") from exc
+        raise InputDataError(f"history file is empty, {str(path)!r}: "
+                             f"export at least {MIN_HISTORY_DAYS} days of data") from exc
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputDataError(
             f"history file could not be read, {str(path)!r} ({exc}): give a CSV with a header row or a Parquet file"
