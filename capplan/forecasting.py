@@ -286,7 +286,8 @@ def forecast_from_config(path: Path, sources: list[str] | None) -> tuple[list[An
     options = HistoryOptions(demand.time_column, demand.value_column, demand.unit, demand.peak_quantile,
                              demand.peak_to_mean)
     settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
-                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap, events=events))
+                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap,
+                                                        country=demand.country, events=events))
     chosen = sources or [demand.source if demand.source.startswith("prometheus://") else
                          str(loaded.resolve(demand.source))]
     jobs = [SeriesJob(s, options, settings, demand.horizon_days) for s in expand_sources(chosen)]

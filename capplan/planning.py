@@ -206,7 +206,7 @@ def _forecast_demand(config: CapplanConfig) -> tuple[DemandSeries, str, list[str
                                                   unit=demand.unit, peak_quantile=demand.peak_quantile,
                                                   peak_to_mean=demand.peak_to_mean))
     settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
-                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap))
+                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap, country=demand.country))
     forecast = DemandForecaster(settings).fit(history).predict(demand.horizon_days)
     warnings = list(forecast.warnings)
     if demand.start is not None:

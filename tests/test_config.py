@@ -98,6 +98,16 @@ def test_both_capacity_sources_is_an_error(tmp_path):
     assert "capacity" in message and "exactly one source" in message
 
 
+def test_an_unknown_holiday_country_is_named_with_examples(tmp_path):
+    message = _error(tmp_path, MINIMAL.replace('growth = "10%/month"', 'growth = "10%/month"\ncountry = "XX"'))
+    assert "demand.country" in message and "'XX'" in message and '"US"' in message
+
+
+def test_a_known_holiday_country_is_accepted(tmp_path):
+    config = load_config(_write(tmp_path, MINIMAL.replace('growth = "10%/month"', 'growth = "10%/month"\ncountry = "DE"')))
+    assert config.demand.country == "DE"
+
+
 def test_redundancy_given_twice_is_an_error(tmp_path):
     assert "keep only one" in _error(tmp_path, MINIMAL + "[fleet]\nn_plus = 1\nzones = 3\n")
 

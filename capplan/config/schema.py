@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 
 from capplan.config.base import Count, DurationField, Fraction, GrowthField, _Section
 from capplan.config.loadtest import LoadTestConfig
@@ -165,7 +165,18 @@ class DemandConfig(_Section):
     model: Literal["prophet", "seasonal_naive", "linear_trend", "holt_winters", "auto"] = "prophet"
     trend: Literal["linear", "logistic", "flat"] = "linear"
     cap: Annotated[float, Field(gt=0.0)] | None = None
+    country: str | None = None
     events: tuple[DemandEvent, ...] = ()
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        import holidays
+
+        if value is not None and value.upper() not in holidays.list_supported_countries():
+            raise ValueError(f"demand.country is not a supported holiday calendar, got {value!r}, "
+                             'give an ISO 3166 code such as "US", "GB", "DE" or "FR"')
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DemandConfig:
