@@ -40,7 +40,8 @@ def _options_command(scenario: str):
         slo: list[str] = typer.Option([], "--slo", help='SLO such as "p95<300ms" or "error_rate<0.5%"; repeat.'),
         users: int | None = typer.Option(None, "--users", help="Closed model: concurrent users (stress: start)."),
         rate: float | None = typer.Option(None, "--rate", help="Open model: arrival rate req/s (stress: start)."),
-        workers: int | None = typer.Option(None, "--workers", help="Local Locust worker processes (0: one process)."),
+        workers: int | None = typer.Option(None, "--workers", help="Local Locust worker processes (0: one process); "
+                                     "with --master: how many remote workers to wait for."),
         max_duration: str | None = typer.Option(None, "--max-duration", help="Hard cap on the run (stress: 10m)."),
         out: Path | None = typer.Option(None, "--out", help="Run store root (default datasets/runs)."),
         target_pid: int | None = typer.Option(None, "--target-pid", help="Record this process's CPU and RSS."),

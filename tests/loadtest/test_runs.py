@@ -45,7 +45,7 @@ def _only_run(root: Path) -> Path:
     return runs[0]
 
 
-def _wait_for_run(root: Path, min_rows_s: float, timeout_s: float = 30) -> Path:
+def _wait_for_run(root: Path, min_rows_s: float, proc: subprocess.Popen[str], timeout_s: float = 60) -> Path:
     """Wait until a run directory exists and has been running for ``min_rows_s``."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -53,29 +53,13 @@ def _wait_for_run(root: Path, min_rows_s: float, timeout_s: float = 30) -> Path:
         if runs:
             time.sleep(min_rows_s)
             return runs[0]
+        if proc.poll() is not None:
+            raise AssertionError(f"capplan exited with {proc.returncode} before a run started: "
+                                 f"{proc.stderr.read() if proc.stderr else ''}")
         time.sleep(0.1)
-    raise AssertionError("no run directory appeared")
-
-
-def test_stress_finds_saturation_within_ten_percent_of_wrk(tmp_path):
-    with start_target(TargetSettings(port=0, slots=4, service_ms=10)) as target:
-        wrk = measure_with_wrk(target.url, connections=64, duration_s=10, threads=1)
-        began = time.monotonic()
-        result = _capplan("loadtest", "stress", "--host", target.url, "--max-duration", "120s",
-                          "--step-duration", "4s", "--max-step-duration", "8s", "--out", str(tmp_path),
-                          "--target-pid", str(target.pid))
-        elapsed = time.monotonic() - began
-    assert result.returncode == 0, result.stderr
-    assert elapsed < 120 + 15
-    run = read_run(_only_run(tmp_path))
-    assert run.complete and run.meta["summary"]["stress"]["stop_reason"]
-    best = run.steps["throughput_rps"].max()
-    print(f"\nstress: best steady step {best:.1f} req/s, wrk -t1 -c64 -d10s {wrk.requests_per_s:.1f} req/s, "
-          f"ratio {best / wrk.requests_per_s:.3f}, {len(run.steps)} steps in {elapsed:.0f} s, "
-          f"stop: {run.meta['summary']['stress']['stop_reason']}")
-    assert abs(best / wrk.requests_per_s - 1) <= 0.10, (best, wrk.requests_per_s)
-    assert "Steps (steady state)" in result.stdout
-    assert run.seconds["target_rss_mb"].notna().any()
+    proc.kill()
+    out, err = proc.communicate()
+    raise AssertionError(f"no run directory appeared in {timeout_s} s; stdout {out!r}, stderr {err!r}")
 
 
 def _assert_master_percentiles_match_the_workers_raw_samples(run_root: Path, raw: Path, label: str) -> None:
@@ -125,7 +109,7 @@ def test_killed_target_is_recorded_as_errors_and_the_run_is_finalized(tmp_path):
         proc = _popen("loadtest", "baseline", "--host", target.url, "--users", "4", "--ramp", "0s",
                       "--hold", "8s", "--slo", "error_rate<1%", "--target-pid", str(target.pid),
                       "--out", str(tmp_path))
-        _wait_for_run(tmp_path, min_rows_s=4)
+        _wait_for_run(tmp_path, min_rows_s=4, proc=proc)
         target.kill()
         out, err = proc.communicate(timeout=60)
     finally:
@@ -143,7 +127,7 @@ def test_sigint_finalizes_the_run_and_prints_the_summary(tmp_path):
     with start_target(TargetSettings(port=0, slots=4, service_ms=5)) as target:
         proc = _popen("loadtest", "baseline", "--host", target.url, "--users", "2", "--hold", "60s",
                       "--out", str(tmp_path))
-        _wait_for_run(tmp_path, min_rows_s=3)
+        _wait_for_run(tmp_path, min_rows_s=3, proc=proc)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
@@ -157,7 +141,7 @@ def test_sigkill_leaves_a_readable_incomplete_run(tmp_path):
     with start_target(TargetSettings(port=0, slots=4, service_ms=5)) as target:
         proc = _popen("loadtest", "baseline", "--host", target.url, "--users", "2", "--hold", "60s",
                       "--out", str(tmp_path))
-        _wait_for_run(tmp_path, min_rows_s=6)
+        _wait_for_run(tmp_path, min_rows_s=6, proc=proc)
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)
     run = read_run(_only_run(tmp_path))
@@ -175,7 +159,7 @@ def test_open_model_latency_shows_queueing_when_the_target_stalls(tmp_path):
     with start_target(TargetSettings(port=0, slots=2, service_ms=5)) as target:
         proc = _popen("loadtest", "baseline", "--host", target.url, "--rate", "40", "--max-in-flight", "2",
                       "--ramp", "0s", "--hold", "9s", "--out", str(tmp_path), "--seed", "1")
-        _wait_for_run(tmp_path, min_rows_s=3)
+        _wait_for_run(tmp_path, min_rows_s=3, proc=proc)
         os.kill(target.pid, signal.SIGSTOP)
         time.sleep(1.5)
         os.kill(target.pid, signal.SIGCONT)
