@@ -30,6 +30,7 @@ class Series:
     """The light per-second columns kept in memory for the end-of-run analysis."""
 
     t_s: list[float] = field(default_factory=list)
+    stage: list[str] = field(default_factory=list)
     p95_ms: list[float] = field(default_factory=list)
     max_ms: list[float] = field(default_factory=list)
     error_rate: list[float] = field(default_factory=list)
@@ -40,6 +41,7 @@ class Series:
     def add(self, row: dict[str, Any]) -> None:
         """Keep the columns of one per-second row."""
         self.t_s.append(row["t_s"])
+        self.stage.append(row["stage"])
         self.p95_ms.append(row["latency_p95_ms"])
         self.max_ms.append(row["latency_max_ms"])
         self.error_rate.append(row["error_rate"] if row["requests"] else math.nan)
@@ -61,13 +63,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _loaded(series: Series) -> list[int]:
+    """Indexes of the seconds under load: not the partial shutdown second(s) (``stopping``)."""
+    return [i for i, stage in enumerate(series.stage) if stage not in ("stopping", "init")]
+
+
 def totals(total: SecondBucket, series: Series) -> dict[str, float]:
-    """Whole-run figures: requests, errors, latency percentiles (ms), mean throughput."""
+    """Whole-run figures: requests, errors, latency percentiles (ms), mean throughput over the loaded seconds."""
     sk = total.sketch
-    duration = len(series.t_s)
+    loaded = _loaded(series)
+    duration = len(loaded)
     out = {"requests": total.requests, "errors": total.errors,
-           "error_rate": total.errors / total.requests if total.requests else 0.0,
-           "duration_s": float(duration), "throughput_rps": total.requests / duration if duration else 0.0}
+           "error_rate": total.errors / total.requests if total.requests else 0.0, "duration_s": float(duration),
+           "throughput_rps": sum(series.throughput_rps[i] for i in loaded) / duration if duration else 0.0}
     for key, value in observed_from_sketch(sk, total.requests, total.errors).items():
         if key in ("p50", "p90", "p95", "p99", "p99.9", "max", "mean"):
             out[f"latency_{key.replace('.', '')}_ms"] = value
@@ -77,7 +85,9 @@ def totals(total: SecondBucket, series: Series) -> dict[str, float]:
 def build_summary(settings: LoadTestSettings, total: SecondBucket, series: Series, steps: list[dict[str, Any]],
                   extra: dict[str, Any]) -> dict[str, Any]:
     """The scenario-specific run.json summary (JSON-safe)."""
-    hot = [t for t, c in zip(series.t_s, series.gen_cpu_pct) if not math.isnan(c) and c > GEN_CPU_LIMIT_PCT]
+    # Shutdown seconds are left out: stopping Locust costs CPU but limits no measurement.
+    hot = [series.t_s[i] for i in _loaded(series)
+           if not math.isnan(series.gen_cpu_pct[i]) and series.gen_cpu_pct[i] > GEN_CPU_LIMIT_PCT]
     summary: dict[str, Any] = {
         "totals": totals(total, series),
         "errors_by_kind": dict(sorted(total.errors_by_kind.items())),

@@ -30,10 +30,11 @@ def _step(step: int, stage: str, seconds: list[SecondBucket], start_s: float = 0
     return window.finish(start_s, start_s, start_s + len(seconds))
 
 
-def _series(buckets: list[SecondBucket]) -> tuple[Series, SecondBucket]:
+def _series(buckets: list[SecondBucket], stages: list[str] | None = None) -> tuple[Series, SecondBucket]:
     series, total = Series(), SecondBucket()
     for i, bucket in enumerate(buckets):
-        series.add(second_row(float(i), 1000 + i, bucket, LoadState("hold", 0, 4, math.nan), ProcessSample()))
+        state = LoadState(stages[i] if stages else "hold", 0, 4, math.nan)
+        series.add(second_row(float(i), 1000 + i, bucket, state, ProcessSample()))
         total.merge(bucket)
     return series, total
 
@@ -83,6 +84,16 @@ def test_generator_below_90_percent_is_not_flagged():
     settings = LoadTestSettings(scenario="baseline", host=_HOST, users=4)
     series, total = _series([_bucket([5.0], cpu=89.9)])
     assert build_summary(settings, total, series, [], {})["generator_bottleneck"] is False
+
+
+def test_the_shutdown_second_is_neither_flagged_nor_counted_in_the_throughput():
+    settings = LoadTestSettings(scenario="baseline", host=_HOST, users=4)
+    buckets = [_bucket([5.0] * 400, cpu=20.0), _bucket([5.0] * 400, cpu=20.0), _bucket([5.0] * 9, cpu=95.0)]
+    series, total = _series(buckets, ["hold", "hold", "stopping"])
+    summary = build_summary(settings, total, series, [], {})
+    assert summary["generator_bottleneck"] is False
+    assert summary["totals"]["throughput_rps"] == 400.0 and summary["totals"]["duration_s"] == 2.0
+    assert summary["totals"]["requests"] == 809
 
 
 def test_baseline_verdict_is_taken_on_the_hold_step_not_the_ramp():
