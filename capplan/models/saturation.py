@@ -15,10 +15,10 @@ Pipeline (each number is defined in :class:`SaturationEstimate`):
    D = U/X gives the CPU service demand as a cross-check.
 5. Safe throughput: the highest arrival rate with utilisation ≤ target and, for each SLO, the
    model's percentile under its threshold; never above a rate at which a measured step
-   already broke the SLO. The SLO is solved with the conservative service time
-   c/X_lo (X_lo the lower end of the max-throughput interval, at most the latency floor R₀):
-   near saturation the percentile is steep in the service time, and a max throughput read
-   a few percent high would otherwise put the safe rate past the SLO.
+   already broke the SLO. Both are judged on the pessimistic queue, service time c/X_lo
+   (X_lo the lower end of the max-throughput interval; the service time at most the
+   latency floor R₀): near saturation latency is steep in the utilisation, and a max
+   throughput read a few percent high would otherwise put the safe rate past the SLO.
 """
 
 from __future__ import annotations
@@ -143,7 +143,8 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
         warnings.append(_latency_warning(off))
     optimistic = off is not None and off.latency_error < 0
     slo_queue = _Queue(servers, _slo_service_s(servers, max_ci[0], queue.service_s, floor_ms / 1000.0), service_cv)
-    safe_rps, safe_basis, more = _safe_throughput(steps, slos, slo_queue, cap_rps, optimistic)
+    safe_cap_rps = target_utilization * servers / slo_queue.service_s  # the target utilisation of that queue
+    safe_rps, safe_basis, more = _safe_throughput(steps, slos, slo_queue, safe_cap_rps, optimistic)
     warnings += more
     return SaturationEstimate(
         max_throughput_rps=max_rps, max_throughput_ci_rps=max_ci, max_throughput_basis=basis,

@@ -271,3 +271,14 @@ def test_pessimistic_service_time_never_exceeds_the_latency_floor():
     lo, _ = est.max_throughput_ci_rps
     assert 1000.0 * est.effective_servers / lo > est.latency_floor_ms  # c/X_lo alone would exceed the floor
     assert est.slo_service_time_ms == pytest.approx(est.latency_floor_ms)
+
+
+def test_utilisation_cap_applies_to_the_pessimistic_capacity():
+    n = np.array([1, 2, 4, 8, 16, 32.0])
+    x = np.array([83, 98, 101, 99, 102, 100.0])  # one server; the plateau is read with noise
+    mean = 1000 * n / x
+    est = estimate_saturation(Measurements(concurrency=n, throughput_rps=x, latency_ms={"mean": mean}),
+                              ["p95<10s"], target_utilization=0.8)
+    lo, _ = est.max_throughput_ci_rps
+    assert est.safe_basis == "target utilisation"
+    assert est.safe_throughput_rps == pytest.approx(0.8 * lo)  # not 0.8 × the point estimate 100
