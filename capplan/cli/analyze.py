@@ -87,8 +87,10 @@ def _numbers_table(estimate):
     table.add_column("basis")
     table.add_row("max throughput", f"{estimate.max_throughput_rps:.1f} req/s",
                   f"{estimate.max_throughput_basis}, 95% CI {_fmt(lo)}-{_fmt(hi)}")
+    capacity = 1000.0 * estimate.effective_servers / estimate.slo_service_time_ms  # what the safe rate assumes
     table.add_row("safe throughput", f"{estimate.safe_throughput_rps:.1f} req/s",
-                  f"{estimate.safe_basis}, utilisation <= {estimate.target_utilization:g}")
+                  f"{estimate.safe_basis}, utilisation <= {estimate.target_utilization:g} "
+                  f"of {_fmt(capacity)} req/s")
     table.add_row("knee concurrency", f"{estimate.knee_concurrency:.1f}", "X_max x (latency floor + think time)")
     table.add_row("USL", f"σ={usl.sigma:.4g} κ={usl.kappa:.3g} λ={usl.lambda_rps:.4g}",
                   f"N*={_fmt(usl.peak_concurrency)}, X(N*)={_fmt(usl.peak_throughput_rps)} req/s")

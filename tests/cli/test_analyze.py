@@ -209,3 +209,9 @@ def test_plot_draws_the_conservative_curve_the_slos_were_solved_on():
     safe = next(t for name, t in traces.items() if name.startswith("safe "))
     assert safe.y[0] == pytest.approx(100.0, rel=1e-6)  # the star sits on the SLO, on the curve it was solved on
     assert all(v is None or v > 0 for v in slow.y)
+
+
+def test_safe_row_names_the_capacity_the_utilisation_applies_to(measurements_csv):
+    result = runner.invoke(app, ["analyze", str(measurements_csv)])
+    assert result.exit_code == 0, result.output
+    assert "utilisation <= 0.8 of 100.0 req/s" in result.output
