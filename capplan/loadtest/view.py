@@ -69,7 +69,7 @@ def summary_table(outcome: RunOutcome) -> Table:
         table.add_row(label, value)
     v = outcome.verdict
     verdict = "no SLO given" if v.slos_met is None else ("met" if v.slos_met else "BREACHED")
-    table.add_row("SLO verdict", f"{verdict} — {v.basis}" if v.basis else verdict)
+    table.add_row("SLO verdict", f"{verdict} — {v.basis}" if v.basis and v.slos_met is not None else verdict)
     for r in v.results:
         table.add_row(f"  {r['slo']}", f"observed {_ms(r['observed']) if r['slo'][0] != 'e' else r['observed']}"
                       f" → {'ok' if r['met'] else 'breached'}")

@@ -70,3 +70,11 @@ def test_summary_table_shows_totals_findings_and_the_breached_slo():
     for part in ("1000 (12 errors, 1.20%)", "spike recovery", "4 s; peak p95 180.0 ms", "BREACHED — post step",
                  "p95<20ms", "observed 29.5 → breached", "HTTP 503: 12", "20261123T100000Z-spike"):
         assert part in text
+
+
+def test_summary_table_says_no_slo_given_once():
+    outcome = RunOutcome(run_dir=Path("runs/x-soak"), status="complete", verdict=Verdict(None, (), "no SLO given"),
+                         summary={}, steps=(), totals={"requests": 10, "errors": 0, "error_rate": 0.0,
+                                                       "throughput_rps": 1.0, "duration_s": 10.0})
+    text = _render(summary_table(outcome))
+    assert text.count("no SLO given") == 1
