@@ -13,6 +13,7 @@ case the run is finalized (status ``complete`` or ``interrupted``) and summarize
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -54,6 +55,16 @@ from capplan.loadtest.stress import StressConfig, StressController
 from capplan.loadtest.summary import Series, build_summary, build_verdict, verdict_json
 from capplan.loadtest.users import user_classes
 from capplan.store.runs import RunWriter
+
+
+class _NoSpawnRateWarning(logging.Filter):
+    """The open model starts its whole request pool at once, on purpose; Locust warns above 100/s."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "spawn rate is very high" not in record.getMessage()
+
+
+logging.getLogger("locust.runners").addFilter(_NoSpawnRateWarning())
 
 
 class Progress(Protocol):

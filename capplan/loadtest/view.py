@@ -37,7 +37,9 @@ def status_line(row: dict[str, Any], scenario: str) -> Text:
 
 def step_line(row: dict[str, Any]) -> str:
     """A short line printed when a step ends."""
-    return (f"step {row['step']} ({row['stage']}): {row['users']} users, {row['throughput_rps']:.1f} req/s, "
+    offered = row.get("offered_rps", math.nan)
+    load = f"{row['users']} users" if math.isnan(offered) else f"{offered:.0f} req/s offered"
+    return (f"step {row['step']} ({row['stage']}): {load}, {row['throughput_rps']:.1f} req/s, "
             f"p95 {_ms(row['latency_p95_ms'])} ms, errors {row['error_rate']:.2%}")
 
 

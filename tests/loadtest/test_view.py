@@ -49,6 +49,10 @@ def test_step_line_names_the_step_load_and_results():
     assert step_line(_step()) == "step 2 (step): 4 users, 398.2 req/s, p95 29.5 ms, errors 0.00%"
 
 
+def test_step_line_names_the_offered_rate_in_the_open_model():
+    assert step_line(_step(offered_rps=150.0, users=256)).startswith("step 2 (step): 150 req/s offered, 398.2 req/s")
+
+
 def test_steps_table_has_the_issue_columns():
     text = _render(steps_table((_step(), _step(step=3, users=8, throughput_rps=401.0)), open_model=False))
     for column in ("users", "conc. (XR)", "req/s", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "errors"):
