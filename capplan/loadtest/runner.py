@@ -189,7 +189,7 @@ class _Session:
         self.flusher = gevent.spawn(self._flush_loop)
 
     def _wait(self) -> str:
-        cap = self.t0 + self.s.effective_max_duration_s + 2.0
+        cap = self.t0 + self.s.effective_max_duration_s + 2.0 + (MASTER_LAG_S if self.distributed else 0.0)
         while not self.finished and self.runner.state != STATE_STOPPED:
             if self.interrupted:
                 return "interrupted"
@@ -274,8 +274,13 @@ class _Session:
 
     def _decide(self, t: float) -> LoadTarget | StepComplete | None:
         series: list[float] = []
-        if isinstance(self.controller, StressController) and self.state.step in self.windows:
-            series = self.windows[self.state.step].throughput_from(self.controller.series_from_s)
+        if isinstance(self.controller, StressController):
+            if self.distributed:
+                # The master writes a second MASTER_LAG_S after it ended: the stress controller
+                # judges steadiness on recorded seconds, so its clock is where the record is.
+                t = min(t, self.next_s - self.t0)
+            if self.state.step in self.windows:
+                series = self.windows[self.state.step].throughput_from(self.controller.series_from_s)
         return self.controller.decide(t, series)
 
     def _enter(self, target: LoadTarget, t: float) -> None:
