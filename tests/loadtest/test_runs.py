@@ -62,6 +62,27 @@ def _wait_for_run(root: Path, min_rows_s: float, proc: subprocess.Popen[str], ti
     raise AssertionError(f"no run directory appeared in {timeout_s} s; stdout {out!r}, stderr {err!r}")
 
 
+def test_stress_finds_saturation_within_ten_percent_of_wrk(tmp_path):
+    with start_target(TargetSettings(port=0, slots=4, service_ms=10)) as target:
+        wrk = measure_with_wrk(target.url, connections=64, duration_s=10, threads=1)
+        began = time.monotonic()
+        result = _capplan("loadtest", "stress", "--host", target.url, "--max-duration", "120s",
+                          "--step-duration", "4s", "--max-step-duration", "8s", "--out", str(tmp_path),
+                          "--target-pid", str(target.pid))
+        elapsed = time.monotonic() - began
+    assert result.returncode == 0, result.stderr
+    assert elapsed < 120 + 15
+    run = read_run(_only_run(tmp_path))
+    assert run.complete and run.meta["summary"]["stress"]["stop_reason"]
+    best = run.steps["throughput_rps"].max()
+    print(f"\nstress: best steady step {best:.1f} req/s, wrk -t1 -c64 -d10s {wrk.requests_per_s:.1f} req/s, "
+          f"ratio {best / wrk.requests_per_s:.3f}, {len(run.steps)} steps in {elapsed:.0f} s, "
+          f"stop: {run.meta['summary']['stress']['stop_reason']}")
+    assert abs(best / wrk.requests_per_s - 1) <= 0.10, (best, wrk.requests_per_s)
+    assert "Steps (steady state)" in result.stdout
+    assert run.seconds["target_rss_mb"].notna().any()
+
+
 def _assert_master_percentiles_match_the_workers_raw_samples(run_root: Path, raw: Path, label: str) -> None:
     run = read_run(_only_run(run_root))
     files = sorted(raw.glob("worker-*.f64"))
