@@ -18,14 +18,14 @@ class BaselineSettings(_Section):
 
 
 class StressSettings(_Section):
-    """``[loadtest.stress]``: stepped load until an SLO breaks (closed model: users per step)."""
+    """``[loadtest.stress]``: load multiplied by ``growth`` each step until throughput stops rising
+    or an SLO breaks, then refined near the knee (closed model: users; open model: ``rate``)."""
 
     start_users: Annotated[int, Field(ge=1)] = 2
-    step_users: Annotated[int, Field(ge=1)] = 4
+    growth: Annotated[float, Field(gt=1.0)] = 2.0
     max_users: Annotated[int, Field(ge=1)] = 256
     step_duration: DurationField = parse_duration("20s")
     rate: Annotated[float, Field(gt=0.0)] | None = None  # open model: start rate in req/s when set
-    rate_step: Annotated[float, Field(gt=0.0)] | None = None  # open model: added req/s per step
 
 
 class SpikeSettings(_Section):

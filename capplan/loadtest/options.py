@@ -88,7 +88,7 @@ def _loadtest_fields(lt: Any, scenario: str, base: Path) -> dict[str, Any]:
     if scenario == "baseline":
         fields.update(users=lt.baseline.users, hold_s=lt.baseline.duration.seconds)
     elif scenario == "stress":
-        fields.update(users=lt.stress.start_users, max_level=float(lt.stress.max_users),
+        fields.update(users=lt.stress.start_users, growth=lt.stress.growth, max_level=float(lt.stress.max_users),
                       step_s=lt.stress.step_duration.seconds,
                       max_step_s=2 * lt.stress.step_duration.seconds)
         if lt.stress.rate is not None:

@@ -55,6 +55,7 @@ STEP_COLUMNS: dict[str, pa.DataType] = {
     "requests": pa.int64(), "throughput_rps": pa.float64(), "errors": pa.int64(), "error_rate": pa.float64(),
     **{name: pa.float64() for name in _LATENCY}, "latency_std_ms": pa.float64(),
     "concurrency_little": pa.float64(), "gen_cpu_pct": pa.float64(), "target_cpu_pct": pa.float64(),
+    "intended": pa.float64(), "intended_rps": pa.float64(), "achieved_ratio": pa.float64(),
     "sketch": pa.binary(),
 }
 """Per-step columns and their Parquet types (architecture.md)."""

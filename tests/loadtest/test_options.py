@@ -22,6 +22,7 @@ duration = "45m"
 
 [loadtest.stress]
 rate = 20.0
+growth = 1.5
 """
 
 
@@ -46,6 +47,11 @@ def test_config_supplies_scenario_defaults_and_slos(config):
 def test_flags_override_the_config(config):
     s = build_settings("soak", {"users": 2, "soak_duration": "10s", "slo": ["p99<1s"]}, config)
     assert (s.users, s.soak_s, s.slos) == (2, 10.0, ("p99<1s",))
+
+
+def test_the_stress_growth_comes_from_the_config_unless_the_flag_gives_it(config):
+    assert build_settings("stress", {}, config).growth == 1.5
+    assert build_settings("stress", {"growth": 3.0}, config).growth == 3.0
 
 
 def test_users_flag_switches_a_config_open_model_back_to_closed(config):

@@ -203,3 +203,13 @@ def test_any_rows_round_trip_exactly_whatever_the_flush_pattern(tmp_path_factory
                 assert g is None or (isinstance(g, float) and math.isnan(g)), column
             else:
                 assert g == w, column
+
+
+def test_open_model_step_columns_reach_steps_parquet_with_their_types(tmp_path):
+    with RunWriter("stress", "http://127.0.0.1:1", root=tmp_path) as writer:
+        writer.write_steps([{"step": 0, "users": 0, "requests": 970, "duration_s": 5.0, "intended": 1000,
+                             "intended_rps": 200.0, "achieved_ratio": 0.97}])
+    steps = read_run(writer.path).steps
+    row = steps.iloc[0]
+    assert (row["intended"], row["intended_rps"], row["achieved_ratio"]) == (1000.0, 200.0, 0.97)
+    assert str(steps["intended"].dtype) == "float64"
