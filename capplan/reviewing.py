@@ -57,8 +57,14 @@ def run_review(config: CapplanConfig, now: datetime | None = None, previous: Pat
     review = None if before is None else review_plans(before, current, actual, now.date())
     chart = _chart(before, actual) if review is not None and review.forecast_error is not None else None
     view = build_review_view(build_view(facts), ReviewFacts(review, str(archive_dir), chart))
-    path = write_snapshot(current, archive_dir) if archive else None
-    return ReviewOutcome(review, current, facts, view, path)
+    outcome = ReviewOutcome(review, current, facts, view, None)
+    return archive_current(config, outcome) if archive else outcome
+
+
+def archive_current(config: CapplanConfig, outcome: ReviewOutcome) -> ReviewOutcome:
+    """Archive the review's plan of today in ``[review] archive_dir``; the outcome with its path."""
+    path = write_snapshot(outcome.current, config.resolve(config.review.archive_dir))
+    return ReviewOutcome(outcome.review, outcome.current, outcome.facts, outcome.view, path)
 
 
 def actual_daily_peaks(history: History | None) -> dict[date, float]:

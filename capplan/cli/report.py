@@ -46,11 +46,11 @@ def register(app: typer.Typer) -> None:
         triggers crossed since, and the new plan."""
         from capplan.report.markdown import render_json, render_review_markdown
         from capplan.report.render import check_format, render_html, write_text_atomic
-        from capplan.reviewing import review_json, run_review
+        from capplan.reviewing import archive_current, review_json, run_review
 
         check_format(fmt)
         cfg = load_config(config)
-        outcome = run_review(cfg, previous=previous, archive=archive)
+        outcome = run_review(cfg, previous=previous, archive=False)  # archived once the review is out
         if fmt == "html":
             text = render_html(outcome.view)
         elif fmt == "md":
@@ -65,5 +65,5 @@ def register(app: typer.Typer) -> None:
             for line in outcome.summary:
                 typer.echo(line)
             typer.echo(f"Review written to {path}")
-        if outcome.archive_path is not None:
-            typer.echo(f"Today's plan archived to {outcome.archive_path}", err=True)
+        if archive:
+            typer.echo(f"Today's plan archived to {archive_current(cfg, outcome).archive_path}", err=True)

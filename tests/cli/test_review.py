@@ -115,3 +115,11 @@ def test_an_unknown_format_is_a_usage_error(config):
     result = _review(config, "--format", "pdf")
     assert result.exit_code == 2
     assert "unknown report format" in result.output
+
+
+def test_a_review_that_cannot_be_written_archives_nothing(config):
+    blocker = config.parent / "out"
+    blocker.write_text("a file where the output directory should be")
+    result = _review(config)
+    assert result.exit_code == 4 and result.output.startswith("Error: cannot write the report")
+    assert not (config.parent / "archive").exists()
