@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(VENV)/.installed-run
 ## make test: the whole test suite (real Locust, Prophet, Prometheus, Chromium)
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+## make samples: regenerate datasets/sample_traffic_daily.csv (seeded: the same file every time)
+samples: $(VENV)/.installed-run
+	$(BIN)/python -c "from capplan.store.samples import write_sample_history; print(write_sample_history())"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

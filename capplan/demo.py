@@ -102,7 +102,7 @@ def run_demo(settings: DemoSettings, progress: DemoProgress | None = None) -> De
     config = load_config(settings.config)
     if not settings.history.is_file():
         raise ConfigError(f"demo sample history not found, {str(settings.history)!r}, "
-                          "run from the repository root or regenerate it with python -m capplan.store.samples")
+                          "run from the repository root or regenerate it with make samples")
     timing = QUICK if settings.quick else FULL
     with start_target(settings.target) as target:
         run_dirs = tuple(_run(name, i, target.url, target.pid, settings, timing, config, progress)

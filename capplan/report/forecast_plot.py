@@ -7,8 +7,6 @@ offline) atomically, so a failed write never leaves half a file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from capplan.errors import ReportError
 from capplan.models.forecast import Forecast
 from capplan.models.prophet_model import Event
+from capplan.store.atomic import write_text_atomic
 
 
 def forecast_figure(forecast: Forecast, events: Sequence[Event] = ()) -> Any:
@@ -47,17 +46,10 @@ def write_forecast_html(forecast: Forecast, path: Path, events: Sequence[Event] 
     """Write ``forecast_figure`` as one offline HTML file at ``path`` (atomic replace)."""
     figure = forecast_figure(forecast, events)
     path = Path(path)
-    temp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(figure.to_html(include_plotlyjs=True, full_html=True))
-        os.chmod(temp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(temp, path)
+        write_text_atomic(path, figure.to_html(include_plotlyjs=True, full_html=True))
     except OSError as exc:
-        if temp is not None and os.path.exists(temp):
-            os.unlink(temp)
         raise ReportError(f"forecast plot could not be written, {str(path)!r} ({exc}): "
                           "choose a writable --plot path") from exc
     return path

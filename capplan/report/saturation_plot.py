@@ -8,8 +8,6 @@ page (plotly.js inline, no CDN) atomically.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from capplan.errors import ReportError
 from capplan.models.saturation import SaturationEstimate
 from capplan.models.saturation_checks import latency_of
 from capplan.models.slo import parse_slos
+from capplan.store.atomic import write_text_atomic
 
 
 def throughput_figure(estimate: SaturationEstimate) -> go.Figure:
@@ -60,12 +59,7 @@ def write_figure_html(fig: go.Figure, path: Path) -> None:
     """Write ``fig`` as a self-contained offline HTML file (temp file, then ``os.replace``)."""
     path = Path(path)
     try:
-        html = fig.to_html(include_plotlyjs=True, full_html=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, path)
+        write_text_atomic(path, fig.to_html(include_plotlyjs=True, full_html=True))
     except OSError as exc:
         raise ReportError(f"cannot write the plot, {str(path)!r} ({exc.strerror}), "
                           "pass --plot a path in a writable directory") from exc

@@ -7,8 +7,6 @@ same directory, then ``os.replace``), so a failure never leaves half a rule file
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -25,6 +23,7 @@ from capplan.models.alerts import (
     threshold_rules,
 )
 from capplan.planning import TriggerSet
+from capplan.store.atomic import write_text_atomic
 
 
 def metric_names(config: CapplanConfig) -> MetricNames:
@@ -62,16 +61,10 @@ def write_rules(groups: tuple[RuleGroup, ...], path: Path) -> Path:
     """Write the rule file atomically; raise :class:`ConfigError` when the path cannot be written."""
     text = dump_rules(groups)
     path = Path(path)
-    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         raise ConfigError(f"cannot write the rule file, {str(path)!r} ({exc.strerror}), "
                           "choose a writable --out path") from exc
     return path

@@ -7,19 +7,19 @@ Black-Friday / Cyber-Monday spike, and log-normal day-to-day noise:
     peak_rps(d) = base · (1+g)^(d/365) · (1 + w·weekly(d)) · (1 + a·cos(2π(doy−350)/365)) · event(d) · e^(ε), ε ~ N(0, σ²)
 
 The hourly variant spreads each day over a diurnal curve whose busiest hour equals the day's
-peak. Regenerate the committed file with ``python -m capplan.store.samples``.
+peak. Regenerate the committed file with ``make samples``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from capplan.store.atomic import write_text_atomic
 
 SAMPLE_DAILY_PATH = Path("datasets/sample_traffic_daily.csv")
 _WEEKLY = np.array([0.05, 0.08, 0.08, 0.06, 0.02, -0.22, -0.27])
@@ -88,11 +88,4 @@ def write_sample_history(path: Path = SAMPLE_DAILY_PATH, spec: SampleSpec | None
     """Write :func:`generate_sample_history` as CSV at ``path`` (atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    generate_sample_history(spec).to_csv(temp, index=False)
-    os.replace(temp, path)
-    return path
-
-
-if __name__ == "__main__":
-    print(write_sample_history(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLE_DAILY_PATH))
+    return write_text_atomic(path, generate_sample_history(spec).to_csv(index=False))
