@@ -1,4 +1,4 @@
-"""Shared fixtures: the public reference data beside the checkout."""
+"""Shared fixtures: the public reference data beside the checkout; one retry for real-load tests."""
 
 from __future__ import annotations
 
@@ -16,3 +16,20 @@ def reference_dir() -> Path:
     if not REFERENCE_DIR.is_dir():
         pytest.skip(f"reference data not found at {REFERENCE_DIR} (present in CI beside the checkout)")
     return REFERENCE_DIR
+
+
+REAL_LOAD_TESTS = ("tests/integration/", "tests/loadtest/", "tests/cli/test_loadtest.py", "tests/cli/test_cli_target.py")
+"""Slow tests that time real load on this machine's two cores against a real server."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each slow real-load test one retry.
+
+    They compare throughputs and latencies measured over seconds on a 2-core machine; a CPU
+    hiccup from outside the test (another process, the VM's neighbours) can move one reading
+    by 10 % or more. A failure that repeats on the retry is reported as a failure.
+    """
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).as_posix()
+        if item.get_closest_marker("slow") and where.startswith(REAL_LOAD_TESTS):
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
