@@ -18,6 +18,7 @@ from capplan.config.base import Count, DurationField, Fraction, GrowthField, _Se
 from capplan.config.loadtest import LoadTestConfig
 from capplan.config.units import growth_in, parse_duration, parse_growth, parse_quantity
 from capplan.errors import ConfigError
+from capplan.models.alerts import MetricNames
 from capplan.models.slo import Slo, parse_slos
 
 
@@ -296,13 +297,14 @@ class ResourceConfig(_Section):
 class AlertsConfig(_Section):
     """``[alerts]``: metric names and windows used by ``capplan rules``."""
 
-    selector: str = 'job="service"'
-    requests_metric: str = "http_requests_total"
-    code_label: str = "code"
-    error_code_regex: str = "5.."
-    latency_histogram: str | None = "http_request_duration_seconds"
-    cpu_metric: str = "process_cpu_seconds_total"
-    up_metric: str = "up"
+    # The defaults are the rule builders' own (capplan.models.alerts.MetricNames): one source.
+    selector: str = MetricNames.selector
+    requests_metric: str = MetricNames.requests_metric
+    code_label: str = MetricNames.code_label
+    error_code_regex: str = MetricNames.error_code_regex
+    latency_histogram: str | None = MetricNames.latency_histogram
+    cpu_metric: str = MetricNames.cpu_metric
+    up_metric: str = MetricNames.up_metric
     hold: DurationField = parse_duration("15m")
     forecast_window: DurationField = parse_duration("7d")
 
