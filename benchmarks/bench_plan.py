@@ -124,7 +124,7 @@ def _sample_build_plan() -> object:
     from pathlib import Path
 
     from capplan.config import load_config
-    from capplan.planning import build_plan
+    from capplan.app.planning import build_plan
 
     return build_plan(load_config(Path(__file__).resolve().parents[1] / "capplan.toml"))
 

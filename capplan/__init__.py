@@ -25,12 +25,12 @@ __version__ = "0.1.0"
 # (pandas, Prophet and Locust load only when the part that needs them is used).
 _LAZY = {
     "load_config": "capplan.config",
-    "build_plan": "capplan.planning",
+    "build_plan": "capplan.app.planning",
     "estimate_saturation": "capplan.models.saturation",
     "load_measurements": "capplan.store.measurements",
     "read_history": "capplan.store.history",
     "read_run": "capplan.store.runs",
-    "run_review": "capplan.reviewing",
+    "run_review": "capplan.app.reviewing",
 }
 
 

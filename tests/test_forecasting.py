@@ -1,4 +1,4 @@
-"""capplan.forecasting: flag texts to settings, sources to series (the library behind the command)."""
+"""capplan.app.forecasting: flag texts to settings, sources to series (the library behind the command)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from capplan.errors import ConfigError, InputDataError
-from capplan.forecasting import (
+from capplan.app.forecasting import (
     expand_sources,
     parse_days,
     parse_event,
@@ -71,7 +71,7 @@ def test_a_folder_without_histories_is_bad_input(tmp_path):
 def test_a_forked_fold_pool_gives_the_same_forecast_as_threads():
     import pandas as pd
 
-    from capplan.forecasting import fold_pool
+    from capplan.app.forecasting import fold_pool
     from capplan.models.forecast import DemandForecaster, ForecastSettings
     from capplan.store.history import history_from_series
     from capplan.store.samples import SampleSpec, generate_sample_history

@@ -12,7 +12,7 @@ import pytest
 
 from capplan.config import config_from_mapping, load_config
 from capplan.models.saturation import estimate_saturation
-from capplan.planning import budget_rows, build_plan, plan_as_dict
+from capplan.app.planning import budget_rows, build_plan, plan_as_dict
 from capplan.store.measurements import load_measurements
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

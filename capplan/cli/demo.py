@@ -11,7 +11,7 @@ import typer
 class RichDemoProgress:
     """Demo progress on stderr with rich: one bar over the stages, live load-test figures.
 
-    Implements the callbacks of :class:`capplan.demo.DemoProgress` (stage, on_second, on_step).
+    Implements the callbacks of :class:`capplan.app.demo.DemoProgress` (stage, on_second, on_step).
     """
 
     def __enter__(self) -> RichDemoProgress:
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         # Locust monkey-patches the process with gevent when imported: import it before any
         # thread (rich's refresh thread, the target's log reader) exists.
         import capplan.loadtest.runner  # noqa: F401
-        from capplan.demo import DemoSettings, run_demo
+        from capplan.app.demo import DemoSettings, run_demo
 
         with RichDemoProgress() as progress:
             result = run_demo(DemoSettings(out=out, quick=quick, config=config), progress)

@@ -1,6 +1,6 @@
 """``capplan forecast``: growth forecast of a traffic history, backtests, and what-if growth.
 
-Flags in, output out: the work is in capplan.forecasting (and the models and store below it).
+Flags in, output out: the work is in capplan.app.forecasting (and the models and store below it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from capplan.errors import ConfigError
-from capplan.forecasting import (
+from capplan.app.forecasting import (
     ProphetFlags,
     SeriesJob,
     forecast_from_config,

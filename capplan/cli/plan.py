@@ -11,7 +11,7 @@ import typer
 
 from capplan.config import load_config
 from capplan.errors import ConfigError, SloBreached
-from capplan.planning import PlanReport, budget_rows, build_plan, build_triggers, plan_as_dict, unavoidable_breach
+from capplan.app.planning import PlanReport, budget_rows, build_plan, build_triggers, plan_as_dict, unavoidable_breach
 
 _COLUMNS = (
     ("month", "month", "{}"), ("p50_peak_rps", "P50 rps", "{:,.0f}"), ("p90_peak_rps", "P90 rps", "{:,.0f}"),

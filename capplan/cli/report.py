@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         triggers crossed since, and the new plan."""
         from capplan.report.markdown import render_json, render_review_markdown
         from capplan.report.render import check_format, render_html, write_text_atomic
-        from capplan.reviewing import archive_current, review_json, run_review
+        from capplan.app.reviewing import archive_current, review_json, run_review
 
         check_format(fmt)
         cfg = load_config(config)

@@ -1,6 +1,6 @@
 """Turn capplan's result objects into report facts and charts (no I/O).
 
-Sources: the capacity plan (:class:`capplan.planning.PlanReport`: plan, costs, resources,
+Sources: the capacity plan (:class:`capplan.app.planning.PlanReport`: plan, costs, resources,
 triggers, recommendations), the saturation estimate, the traffic history and recorded
 load-test runs. Definitions used in the report:
 
@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 
 from capplan.models.saturation import SaturationEstimate
-from capplan.planning import PlanReport
+from capplan.app.planning import PlanReport
 from capplan.report import charts
 from capplan.report.facts import AlertThreshold, ChartSpec, CostOption, ForecastFacts, PlanFacts, SaturationFacts, TriggerFacts
 

@@ -3,7 +3,7 @@
 Reads (never writes): the latest run of each scenario under ``[loadtest] out_dir`` (or
 the runs named in ``[capacity] runs``), the saturation estimate of the stress runs, the
 traffic history named in ``[demand] source``, and the capacity plan
-(:func:`capplan.planning.build_plan`). Missing runs or history leave their report
+(:func:`capplan.app.planning.build_plan`). Missing runs or history leave their report
 sections empty (they say so); unusable data raises the usual :class:`CapplanError`.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from capplan.config import CapplanConfig
 from capplan.errors import CapplanError
 from capplan.models.saturation import SaturationEstimate, estimate_saturation
-from capplan.planning import PlanReport, build_plan
+from capplan.app.planning import PlanReport, build_plan
 from capplan.report import adapters, run_facts
 from capplan.report.facts import ChartSpec, ReportFacts
 from capplan.store.history import History

@@ -16,7 +16,7 @@ from pathlib import Path
 from capplan.config import CapplanConfig
 from capplan.errors import InputDataError, ReportError
 from capplan.models.review import PlanSnapshot, SnapshotTrigger
-from capplan.planning import PlanReport
+from capplan.app.planning import PlanReport
 from capplan.store.atomic import write_text_atomic
 
 SCHEMA_VERSION = 1

@@ -9,7 +9,7 @@ import pytest
 
 from capplan.config import load_config
 from capplan.report.render import render_html, write_text_atomic
-from capplan.reviewing import run_review
+from capplan.app.reviewing import run_review
 from chromium import open_report
 
 pytestmark = pytest.mark.slow

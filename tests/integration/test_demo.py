@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from capplan.demo import DemoSettings, run_demo
+from capplan.app.demo import DemoSettings, run_demo
 from capplan.store.runs import read_run
 
 pytestmark = pytest.mark.slow

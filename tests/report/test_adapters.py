@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from capplan.config import config_from_mapping
-from capplan.planning import build_plan
+from capplan.app.planning import build_plan
 from capplan.report.adapters import plan_charts, plan_facts
 
 START = date(2027, 1, 1)
