@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install samples clean
+.PHONY: demo test install samples docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed-test
 ## make samples: regenerate datasets/sample_traffic_daily.csv (seeded: the same file every time)
 samples: $(VENV)/.installed-run
 	$(BIN)/python -c "from capplan.store.samples import write_sample_history; print(write_sample_history())"
+
+## make docs: regenerate the command output shown in docs/*.md (checked by make test)
+docs: $(VENV)/.installed-test
+	$(BIN)/cog -r -I docs docs/*.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
