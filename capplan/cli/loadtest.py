@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -29,56 +30,61 @@ SHORT_HELP = {
     "soak": "Steady load for long; drift of p95, errors and target memory.",
 }
 _EPILOG = ("Durations: 120s, 2m, 1h. Exit codes: 0 SLOs met, 1 SLO breached, 2 usage/config error, "
-           "5 target or load-generator failure, 130 interrupted (run finalized, summary printed).")
+           "5 target, load-generator or recording failure, 130 interrupted by Ctrl-C / 143 by SIGTERM (run finalized "
+           "as interrupted, summary printed); see docs/faults.md.")
 
 
-def _options_command(scenario: str):
-    def command(
-        host: str | None = typer.Option(None, "--host", help="Target base URL, e.g. http://127.0.0.1:8089."),
-        locustfile: Path | None = typer.Option(None, "--locustfile", help="Locust user classes (default: GET --path)."),
-        path: str | None = typer.Option(None, "--path", help="Path the default user GETs (default /)."),
-        slo: list[str] = typer.Option([], "--slo", help='SLO such as "p95<300ms" or "error_rate<0.5%"; repeat.'),
-        users: int | None = typer.Option(None, "--users", help="Closed model: concurrent users (stress: start)."),
-        rate: float | None = typer.Option(None, "--rate", help="Open model: arrival rate req/s (stress: start)."),
-        workers: int | None = typer.Option(None, "--workers", help="Local Locust worker processes (0: one process); "
-                                     "with --master: how many remote workers to wait for."),
-        max_duration: str | None = typer.Option(None, "--max-duration", help="Hard cap on the run (stress: 10m)."),
-        out: Path | None = typer.Option(None, "--out", help="Run store root (default datasets/runs)."),
-        target_pid: int | None = typer.Option(None, "--target-pid", help="Record this process's CPU and RSS."),
-        target_rss_query: str | None = typer.Option(
-            None, "--target-rss-query", help="Target RSS from Prometheus: prometheus://host:9090?query=<gauge in "
-            "bytes>, e.g. process_resident_memory_bytes (soak drift for a remote target)."),
-        allow_host: list[str] = typer.Option([], "--allow-host", help="Allow load to this non-loopback host."),
-        config: Path | None = typer.Option(None, "--config", help="capplan.toml: [service] slos, [loadtest]."),
-        ramp: str | None = typer.Option(None, "--ramp", help="Ramp-up time (baseline, soak; default 5s)."),
-        hold: str | None = typer.Option(None, "--hold", help="Baseline hold time (default 30s)."),
-        step_duration: str | None = typer.Option(None, "--step-duration", help="Stress: minimum step (10s)."),
-        max_step_duration: str | None = typer.Option(None, "--max-step-duration",
-                                                     help="Stress: longest wait for steady state (20s)."),
-        growth: float | None = typer.Option(None, "--growth", help="Stress: load factor per step (2)."),
-        max_users: float | None = typer.Option(None, "--max-users", help="Stress: highest level (users or req/s)."),
-        refine_steps: int | None = typer.Option(None, "--refine-steps", help="Stress: extra steps at the knee (2)."),
-        error_ceiling: float | None = typer.Option(None, "--error-ceiling", help="Stress: stop above this error "
-                                                   "rate, fraction (0.05)."),
-        multiplier: float | None = typer.Option(None, "--multiplier", help="Spike: surge factor (5)."),
-        spike_before: str | None = typer.Option(None, "--spike-before", help="Spike: base load before (15s)."),
-        spike_window: str | None = typer.Option(None, "--spike-window", help="Spike: surge length (15s)."),
-        spike_after: str | None = typer.Option(None, "--spike-after", help="Spike: base load after (30s)."),
-        recovery_tolerance: float | None = typer.Option(None, "--recovery-tolerance",
-                                                        help="Spike: p95 within this fraction of before (0.2)."),
-        soak_duration: str | None = typer.Option(None, "--soak-duration", help="Soak: steady time (5m)."),
-        max_in_flight: int | None = typer.Option(None, "--max-in-flight", help="Open model: request pool (256)."),
-        master: bool = typer.Option(False, "--master", help="Multi-machine: be the master, await --workers N."),
-        worker: bool = typer.Option(False, "--worker", help="Multi-machine: be a worker of --master-host."),
-        master_host: str | None = typer.Option(None, "--master-host", help="Master address for --worker."),
-        master_port: int | None = typer.Option(None, "--master-port", help="Master port (5557)."),
-        raw_dir: Path | None = typer.Option(None, "--raw-dir", help="Also write every raw latency here (audit)."),
-        seed: int | None = typer.Option(None, "--seed", help="Seed of the open model's arrival draws."),
-        quiet: bool = typer.Option(False, "--quiet", help="No live progress, only the summary."),
-    ) -> None:
-        flags = dict(locals())
+# Command-line-only options (not settings knobs). A knob of the run itself is declared once,
+# in capplan.loadtest.settings.LoadTestSettings, and appears here by itself.
+_CLI_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("config", Optional[Path],  # noqa: UP007
+     typer.Option(None, "--config", help="capplan.toml: [service] slos, [loadtest] and "
+                                         "[loadtest.<scenario>] defaults.")),
+    ("master", bool, typer.Option(False, "--master", help="Multi-machine: be the master, await --workers N.")),
+    ("worker", bool, typer.Option(False, "--worker", help="Multi-machine: be a worker of --master-host.")),
+    ("quiet", bool, typer.Option(False, "--quiet", help="No live progress, only the summary.")),
+)
+
+
+def _knob_parameters(scenario: str) -> list[inspect.Parameter]:
+    from capplan.loadtest.knob import default_text, knobs_of
+    from capplan.loadtest.settings import LoadTestSettings
+
+    params = []
+    for spec, field in knobs_of(LoadTestSettings).values():
+        if scenario not in spec.scenarios:
+            continue
+        where = f" capplan.toml: [{'loadtest' if spec.section == 'loadtest' else 'loadtest.' + scenario}] " \
+                f"{spec.key}." if spec.key else ""
+        help_text = f"{spec.help} Default: {default_text(spec, field)}.{where}"
+        if spec.kind == "list":
+            kind, option = list[str], typer.Option([], spec.flag, help=help_text, show_default=False, metavar="TEXT")
+        else:
+            kind, metavar = (Optional[str], "DURATION") if spec.kind == "duration" else _flag_type(field)  # noqa: UP007
+            option = typer.Option(None, spec.flag, help=help_text, show_default=False, metavar=metavar)
+        params.append(inspect.Parameter(spec.param, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind))
+    return params
+
+
+def _flag_type(field: Any) -> tuple[Any, str]:
+    """(annotation, metavar) of a settings field; its type is a string under postponed annotations."""
+    text = str(field.type)
+    for name, kind, metavar in (("Path", Path, "PATH"), ("int", int, "INTEGER"), ("float", float, "NUMBER")):
+        if text.startswith(name):
+            return Optional[kind], metavar  # noqa: UP007
+    return Optional[str], "TEXT"  # noqa: UP007
+
+
+def _scenario_command(scenario: str):
+    """A typer command whose options are exactly the scenario's knobs plus the CLI-only options."""
+    def command(**flags: Any) -> None:
         _run(scenario, flags)
 
+    params = _knob_parameters(scenario) + [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        for name, kind, option in _CLI_OPTIONS]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = SCENARIO_HELP[scenario]
     return command
 
@@ -107,7 +113,9 @@ def _run(scenario: str, flags: dict[str, Any]) -> None:
         console.print(steps_table(outcome.steps, settings.open_model))
     console.print(summary_table(outcome))
     if outcome.status == "interrupted":
-        raise typer.Exit(130)
+        from capplan.loadtest.faults import EXIT_CODE_BY_SIGNAL
+
+        raise typer.Exit(EXIT_CODE_BY_SIGNAL.get((outcome.summary.get("interrupted") or {}).get("signal"), 130))
     if outcome.verdict.slos_met is False:
         failed = [r["slo"] for r in outcome.verdict.results if not r["met"]] or ["the scenario's basis"]
         raise SloBreached(f"SLO breached, {', '.join(failed)} ({outcome.verdict.basis}), see {outcome.run_dir}")
@@ -165,7 +173,7 @@ def register(app: typer.Typer) -> None:
                              "directory (datasets/runs/<UTC>-<scenario>/). " + _EPILOG)
     for scenario in ("baseline", "stress", "spike", "soak"):
         group.command(scenario, help=SCENARIO_HELP[scenario] + " " + _EPILOG,
-                      short_help=SHORT_HELP[scenario])(_options_command(scenario))
+                      short_help=SHORT_HELP[scenario])(_scenario_command(scenario))
     group.command("import", short_help="Import Locust --csv output or a measurements CSV as a run.")(
         _import_command)
     app.add_typer(group, name="loadtest")

@@ -1,60 +1,67 @@
-"""``[loadtest]`` defaults for ``capplan loadtest`` (command-line flags override them)."""
+"""``[loadtest]`` and ``[loadtest.<scenario>]`` of capplan.toml, built from the knob declarations.
+
+Nothing is declared here: every key, its bounds and its help come from the knob fields of
+:class:`capplan.loadtest.settings.LoadTestSettings`. A key left out is ``None`` (not given),
+so the settings' own default applies — an empty ``[loadtest.stress]`` section and no
+section at all resolve to the same settings as no flags. Command-line flags override both.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from capplan.config.base import DurationField, _Section
-from capplan.config.units import parse_duration
+from capplan.loadtest.knob import PER_SCENARIO, SCENARIOS, TOP, Knob, knobs_of
+from capplan.loadtest.settings import LoadTestSettings
 
 
-class BaselineSettings(_Section):
-    """``[loadtest.baseline]``: steady low load to measure unloaded latency."""
-
-    users: Annotated[int, Field(ge=1)] = 10
-    duration: DurationField = parse_duration("60s")
-
-
-class StressSettings(_Section):
-    """``[loadtest.stress]``: load multiplied by ``growth`` each step until throughput stops rising
-    or an SLO breaks, then refined near the knee (closed model: users; open model: ``rate``)."""
-
-    start_users: Annotated[int, Field(ge=1)] = 2
-    growth: Annotated[float, Field(gt=1.0)] = 2.0
-    max_users: Annotated[int, Field(ge=1)] = 256
-    step_duration: DurationField = parse_duration("20s")
-    rate: Annotated[float, Field(gt=0.0)] | None = None  # open model: start rate in req/s when set
+def _value_type(spec: Knob, annotation: Any) -> Any:
+    if spec.kind == "duration":
+        return DurationField
+    if spec.kind == "list":
+        return tuple[str, ...]
+    base = next((a for a in get_args(annotation) if a is not type(None)), annotation)
+    base = {"Path": str, "int": int, "float": float, "str": str}.get(getattr(base, "__name__", str(base)), base)
+    bounds = {k: v for k, v in (("gt", spec.gt), ("ge", spec.ge), ("le", spec.le)) if v is not None}
+    return Annotated[base, Field(**bounds)] if bounds and base in (int, float) else base
 
 
-class SpikeSettings(_Section):
-    """``[loadtest.spike]``: a sudden burst of ``multiplier`` × users for ``window``."""
+def _annotation(name: str) -> Any:
+    # ``from __future__ import annotations`` keeps field types as strings; resolve them once.
+    import typing
 
-    users: Annotated[int, Field(ge=1)] = 10
-    multiplier: Annotated[float, Field(gt=1.0)] = 5.0
-    before: DurationField = parse_duration("30s")
-    window: DurationField = parse_duration("30s")
-    after: DurationField = parse_duration("60s")
+    return typing.get_type_hints(LoadTestSettings)[name]
 
 
-class SoakSettings(_Section):
-    """``[loadtest.soak]``: constant load for a long time to reveal drift and leaks."""
+def config_fields(section: str, scenario: str | None = None) -> dict[str, tuple[str, Knob]]:
+    """capplan.toml key -> (settings field, knob) of one section: top (``scenario=None``) or a scenario's."""
+    out = {}
+    for name, (spec, _field) in knobs_of(LoadTestSettings).items():
+        if spec.key is None or spec.section != section:
+            continue
+        if scenario is None or scenario in spec.scenarios:
+            out[spec.key] = (name, spec)
+    return out
 
-    users: Annotated[int, Field(ge=1)] = 20
-    duration: DurationField = parse_duration("30m")
+
+def _model(title: str, fields: dict[str, tuple[str, Knob]], doc: str, **sections: Any) -> type[_Section]:
+    spec_fields: dict[str, Any] = {
+        key: (_value_type(spec, _annotation(name)) | None, Field(None, description=spec.help))
+        for key, (name, spec) in fields.items()}
+    model = create_model(title, __base__=_Section, __doc__=doc, **spec_fields, **sections)
+    return model
 
 
-class LoadTestConfig(_Section):
-    """``[loadtest]``: defaults for ``capplan loadtest`` (flags override them)."""
+_SCENARIO_MODELS = {s: _model(f"{s.capitalize()}Settings", config_fields(PER_SCENARIO, s),
+                              f"``[loadtest.{s}]``: the {s} scenario's knobs (flags override them).")
+                    for s in SCENARIOS}
+BaselineSettings = _SCENARIO_MODELS["baseline"]
+StressSettings = _SCENARIO_MODELS["stress"]
+SpikeSettings = _SCENARIO_MODELS["spike"]
+SoakSettings = _SCENARIO_MODELS["soak"]
 
-    host: str = "http://127.0.0.1:8089"
-    allow_hosts: tuple[str, ...] = ()
-    locustfile: str | None = None
-    workers: Annotated[int, Field(ge=1)] = 1
-    out_dir: str = "datasets/runs"
-    max_duration: DurationField = parse_duration("15m")
-    baseline: BaselineSettings = BaselineSettings()
-    stress: StressSettings = StressSettings()
-    spike: SpikeSettings = SpikeSettings()
-    soak: SoakSettings = SoakSettings()
+LoadTestConfig = _model(
+    "LoadTestConfig", config_fields(TOP), "``[loadtest]``: defaults for ``capplan loadtest`` (flags override them).",
+    **{s: (model, model()) for s, model in _SCENARIO_MODELS.items()})

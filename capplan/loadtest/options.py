@@ -1,9 +1,10 @@
 """Build :class:`LoadTestSettings` from command-line flags and an optional capplan.toml.
 
-Precedence: a flag given on the command line, else ``[loadtest]`` / ``[service]`` of
-``--config``, else the library default. Only the ``[service]`` and ``[loadtest]``
-sections are read (validated with capplan.config's models), so a capplan.toml holding
-just those works for load tests.
+Precedence: a flag given on the command line, else ``[loadtest.<scenario>]``, else
+``[loadtest]`` (and ``[service] slos``) of ``--config``, else the knob's declared default.
+Which flag and which key set which field is read from the knob declarations in
+:mod:`capplan.loadtest.settings`; nothing is listed twice here. Only the ``[service]`` and
+``[loadtest]`` sections are read, so a capplan.toml holding just those works for load tests.
 """
 
 from __future__ import annotations
@@ -15,32 +16,18 @@ from typing import Any
 
 from capplan.config.units import parse_duration
 from capplan.errors import ConfigError
+from capplan.loadtest.knob import PER_SCENARIO, knobs_of
 from capplan.loadtest.settings import LoadTestSettings
 
-_DURATION_FLAGS = {
-    "max_duration": "max_duration_s", "ramp": "ramp_s", "hold": "hold_s", "step_duration": "step_s",
-    "max_step_duration": "max_step_s", "spike_before": "spike_pre_s", "spike_window": "spike_window_s",
-    "spike_after": "spike_post_s", "soak_duration": "soak_s", "settle": "settle_s",
-}
-_PLAIN_FLAGS = {
-    "host": "host", "locustfile": "locustfile", "path": "path", "users": "users", "rate": "rate_rps",
-    "workers": "workers", "out": "out_dir", "target_pid": "target_pid",
-    "target_rss_query": "target_rss_query", "growth": "growth",
-    "refine_steps": "refine_steps", "error_ceiling": "error_rate_max", "multiplier": "spike_multiplier",
-    "max_in_flight": "max_in_flight", "master_host": "master_host", "master_port": "master_port",
-    "raw_dir": "raw_dir", "seed": "seed", "max_users": "max_level", "recovery_tolerance": "recovery_tolerance",
-}
+_PATH_FIELDS = ("locustfile", "out_dir", "raw_dir")
 
 
 def parse_duration_flag(flag: str, text: str) -> float:
     """Seconds from ``"120s"``, ``"2m"``, ``"1h"``; ConfigError naming the flag otherwise."""
     try:
-        seconds = parse_duration(text).seconds
+        return parse_duration(text).seconds
     except ValueError as exc:
         raise ConfigError(f"--{flag.replace('_', '-')} {exc}") from None
-    if seconds <= 0 and flag not in ("ramp", "settle"):
-        raise ConfigError(f"--{flag.replace('_', '-')} must be positive, {text!r}, write e.g. 30s, 2m or 1h")
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -52,13 +39,10 @@ class ConfigDefaults:
 
 
 def read_config_defaults(path: Path, scenario: str) -> ConfigDefaults:
-    """Read ``[service]`` and ``[loadtest]`` of a capplan.toml into settings fields."""
+    """Read ``[service]`` and ``[loadtest]`` of a capplan.toml into the settings fields it sets."""
     from pydantic import ValidationError
 
-    from capplan.config import (  # engineer 5's pydantic models
-        LoadTestConfig,
-        ServiceConfig,
-    )
+    from capplan.config import LoadTestConfig, ServiceConfig
 
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -72,54 +56,66 @@ def read_config_defaults(path: Path, scenario: str) -> ConfigDefaults:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{Path(path).name} [{where}] {first['msg']}, {first.get('input')!r}, "
+        raise ConfigError(f"{Path(path).name} [loadtest/service] {where} {first['msg']}, {first.get('input')!r}, "
                           "fix that entry") from None
-    base = Path(path).resolve().parent
-    return ConfigDefaults(_loadtest_fields(loadtest, scenario, base), tuple(service.slos))
+    # [service] slos only when written: the schema's default SLOs are for plans, and a load test
+    # with an empty config must run as one with no config.
+    slos = tuple(service.slos) if "slos" in service.model_fields_set else ()
+    return ConfigDefaults(config_settings(loadtest, scenario, Path(path).resolve().parent), slos)
 
 
-def _loadtest_fields(lt: Any, scenario: str, base: Path) -> dict[str, Any]:
-    fields: dict[str, Any] = {"host": lt.host, "allow_hosts": tuple(lt.allow_hosts),
-                              "workers": lt.workers if lt.workers > 1 else 0, "out_dir": base / lt.out_dir}
-    if scenario == "stress" or "max_duration" in lt.model_fields_set:
-        fields["max_duration_s"] = lt.max_duration.seconds  # fixed schedules otherwise run to their end
-    if lt.locustfile:
-        fields["locustfile"] = base / lt.locustfile
-    if scenario == "baseline":
-        fields.update(users=lt.baseline.users, hold_s=lt.baseline.duration.seconds)
-    elif scenario == "stress":
-        fields.update(users=lt.stress.start_users, growth=lt.stress.growth, max_level=float(lt.stress.max_users),
-                      step_s=lt.stress.step_duration.seconds,
-                      max_step_s=2 * lt.stress.step_duration.seconds)
-        if lt.stress.rate is not None:
-            fields.update(rate_rps=lt.stress.rate, users=None)
-    elif scenario == "spike":
-        fields.update(users=lt.spike.users, spike_multiplier=lt.spike.multiplier,
-                      spike_pre_s=lt.spike.before.seconds, spike_window_s=lt.spike.window.seconds,
-                      spike_post_s=lt.spike.after.seconds)
-    else:
-        fields.update(users=lt.soak.users, soak_s=lt.soak.duration.seconds)
+def config_settings(loadtest: Any, scenario: str, base: Path) -> dict[str, Any]:
+    """Settings fields given in ``[loadtest]`` and ``[loadtest.<scenario>]`` (keys left out are not given)."""
+    fields: dict[str, Any] = {}
+    section = getattr(loadtest, scenario)
+    for name, (spec, _field) in knobs_of(LoadTestSettings).items():
+        if spec.key is None or scenario not in spec.scenarios:
+            continue
+        value = getattr(section if spec.section == PER_SCENARIO else loadtest, spec.key)
+        if value is None:
+            continue
+        if spec.kind == "duration":
+            value = value.seconds
+        elif spec.kind == "list":
+            value = tuple(value)
+        elif name in _PATH_FIELDS:
+            value = base / value
+        fields[name] = value
+    if "rate_rps" in fields and "users" in fields:
+        raise ConfigError(f"[loadtest.{scenario}] sets both users and rate, {fields['users']} and "
+                          f"{fields['rate_rps']}, keep users (closed model) or rate (open model)")
+    return fields
+
+
+def flag_settings(flags: dict[str, Any]) -> dict[str, Any]:
+    """Settings fields given on the command line (a flag left out is None or an empty list)."""
+    fields: dict[str, Any] = {}
+    for name, (spec, _field) in knobs_of(LoadTestSettings).items():
+        value = flags.get(spec.param)
+        if value is None or (spec.kind == "list" and not value):
+            continue
+        if spec.kind == "duration":
+            value = parse_duration_flag(spec.param, value)
+        elif spec.kind == "list":
+            value = tuple(value)
+        elif name in _PATH_FIELDS:
+            value = Path(value)
+        fields[name] = value
     return fields
 
 
 def build_settings(scenario: str, flags: dict[str, Any], config: Path | None) -> LoadTestSettings:
-    """Merge flags (None = not given) over capplan.toml over defaults, then validate."""
+    """Merge flags (None = not given) over capplan.toml over the declared defaults, then validate."""
     defaults = read_config_defaults(config, scenario) if config is not None else ConfigDefaults({}, ())
+    given = flag_settings(flags)
     fields: dict[str, Any] = dict(defaults.fields)
-    for flag, name in _PLAIN_FLAGS.items():
-        if flags.get(flag) is not None:
-            fields[name] = flags[flag]
-    for flag, name in _DURATION_FLAGS.items():
-        if flags.get(flag) is not None:
-            fields[name] = parse_duration_flag(flag, flags[flag])
-    if flags.get("rate") is not None and flags.get("users") is None:
-        fields["users"] = None  # --rate on the command line overrides users from the config
-    if flags.get("users") is not None and flags.get("rate") is None:
-        fields["rate_rps"] = None
-    if flags.get("max_users") is not None:
-        fields["max_level"] = float(flags["max_users"])
-    fields["allow_hosts"] = tuple(flags.get("allow_host") or ()) + tuple(fields.get("allow_hosts", ()))
-    fields["slos"] = tuple(flags.get("slo") or ()) or defaults.slos
+    if "rate_rps" in given or "users" in given:
+        fields.pop("users", None)  # the command line chooses the load model: --rate switches a config
+        fields.pop("rate_rps", None)  # closed model to open, --users an open one to closed
+    fields.update(given)
+    # Allowed hosts add up: naming a host on the command line does not forget the config's.
+    fields["allow_hosts"] = given.get("allow_hosts", ()) + defaults.fields.get("allow_hosts", ())
+    fields["slos"] = given.get("slos") or defaults.slos
     fields["role"] = "master" if flags.get("master") else "worker" if flags.get("worker") else "local"
     if not fields.get("host"):
         raise ConfigError("no target given, --host is missing, pass e.g. --host http://127.0.0.1:8089 "

@@ -5,12 +5,16 @@ This is the stable library contract of :func:`capplan.loadtest.runner.run_scenar
 Durations are seconds, rates requests/s. Load model: closed (``users``) unless
 ``rate_rps`` is given (open model, Poisson arrivals).
 
-Scenario knobs and defaults (all scenarios accept ``users`` or ``rate_rps``):
+Every knob is declared once, below, with :func:`~capplan.loadtest.knob.knob`: its default,
+flag, help, capplan.toml key and bounds. ``capplan loadtest <scenario>`` builds its options
+from these declarations (each scenario shows only its own knobs), capplan.toml's
+``[loadtest]`` and ``[loadtest.<scenario>]`` sections are validated against them
+(:mod:`capplan.config.loadtest`), and :func:`validate_settings` checks their bounds.
 
 - baseline: ramp ``ramp_s`` to the level, hold ``hold_s``; verdict on the hold.
-- stress: start at ``users`` (default 1) or ``rate_rps`` (default 10/s), x ``growth`` per
-  step of ``step_s`` (up to ``max_step_s`` until steady), stop rules and knee refinement
-  in :mod:`capplan.loadtest.stress`; capped by ``max_duration_s``.
+- stress: start at ``users`` (default 1) or ``rate_rps``, x ``growth`` per step of
+  ``step_s`` (up to ``max_step_s`` until steady), stop rules and knee refinement in
+  :mod:`capplan.loadtest.stress`; capped by ``max_duration_s``.
 - spike: ``spike_pre_s`` at the level, ``spike_multiplier`` x for ``spike_window_s``,
   ``spike_post_s`` back at the level; recovery within ``recovery_tolerance``.
 - soak: ramp, then the level for ``soak_s``; drift of p95, error rate and target RSS.
@@ -18,59 +22,94 @@ Scenario knobs and defaults (all scenarios accept ``users`` or ``rate_rps``):
 
 from __future__ import annotations
 
-import ipaddress
-import math
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from capplan.errors import ConfigError, LoadTestError
+from capplan.errors import ConfigError
+# The host guard lives in its own module; re-exported here for existing imports.
+from capplan.loadtest.hosts import check_host, check_reachable, host_port, is_loopback  # noqa: F401
+from capplan.loadtest.knob import PER_SCENARIO, SCENARIOS, bound_problem, knob, knobs_of
+from capplan.models.drift import RECOVERY_TOLERANCE
 from capplan.models.slo import parse_slos
 
-SCENARIOS = ("baseline", "stress", "spike", "soak")
 ROLES = ("local", "master", "worker")
+_SCENARIO = PER_SCENARIO
+DEFAULT_LEVEL = {"baseline": 10, "stress": 1, "spike": 10, "soak": 10}
+"""Users when neither ``users`` nor ``rate_rps`` is given, per scenario."""
+STRESS_MAX_DURATION_S = 600.0
+"""Default cap of a stress run; fixed schedules default to their length + 60 s."""
 
 
 @dataclass(frozen=True)
 class LoadTestSettings:
-    """One load-test run (see the module docstring for each scenario's knobs)."""
+    """One load-test run: every field after ``scenario`` is a knob (flag, capplan.toml key, help)."""
 
     scenario: str
-    host: str
-    slos: tuple[str, ...] = ()
-    users: int | None = None
-    rate_rps: float | None = None
-    locustfile: Path | None = None
-    path: str = "/"
-    workers: int = 0
-    max_duration_s: float | None = None
-    out_dir: Path = Path("datasets/runs")
-    target_pid: int | None = None
-    target_rss_query: str | None = None
-    allow_hosts: tuple[str, ...] = ()
-    ramp_s: float = 5.0
-    hold_s: float = 30.0
-    step_s: float = 10.0
-    max_step_s: float = 20.0
-    growth: float = 2.0
-    max_level: float = 4096.0
-    refine_steps: int = 2
-    error_rate_max: float = 0.05
-    spike_multiplier: float = 5.0
-    spike_pre_s: float = 15.0
-    spike_window_s: float = 15.0
-    spike_post_s: float = 30.0
-    recovery_tolerance: float = 0.2
-    soak_s: float = 300.0
-    max_in_flight: int = 256
-    settle_s: float = 2.0
+    host: str = knob(flag="--host", help="Target base URL, e.g. http://127.0.0.1:8089.", key="host",
+                     default_text="none (required)")
+    slos: tuple[str, ...] = knob((), "--slo", 'SLO such as "p95<300ms" or "error_rate<0.5%"; repeat '
+                                 "(capplan.toml: [service] slos).", kind="list")
+    users: int | None = knob(None, "--users", "Closed model: concurrent users (stress: the first level).",
+                             key="users", section=_SCENARIO, ge=1,
+                             default_text="10 users (stress: 1) unless --rate is given")
+    rate_rps: float | None = knob(None, "--rate", "Open model: arrival rate in req/s (stress: the first level).",
+                                  key="rate", section=_SCENARIO, gt=0)
+    locustfile: Path | None = knob(None, "--locustfile", "Locust user classes.",
+                                   key="locustfile", default_text="GET --path")
+    path: str = knob("/", "--path", "Path the default user GETs.", key="path")
+    workers: int = knob(0, "--workers", "Local Locust worker processes (0: one process); with --master: "
+                        "how many remote workers to wait for.", key="workers", ge=0, le=64)
+    max_duration_s: float | None = knob(None, "--max-duration", "Hard cap on the run.", kind="duration",
+                                        key="max_duration", gt=0,
+                                        default_text="stress 10m, other scenarios their schedule + 1m")
+    out_dir: Path = knob(Path("datasets/runs"), "--out", "Run store root.", key="out_dir")
+    target_pid: int | None = knob(None, "--target-pid", "Record this process's CPU and RSS.")
+    target_rss_query: str | None = knob(
+        None, "--target-rss-query", "Target RSS from Prometheus: prometheus://host:9090?query=<gauge in bytes>, "
+        "e.g. process_resident_memory_bytes (soak drift for a remote target).", key="target_rss_query")
+    allow_hosts: tuple[str, ...] = knob((), "--allow-host", "Allow load to this non-loopback host; repeat.",
+                                        kind="list", key="allow_hosts")
+    request_timeout_s: float = knob(10.0, "--request-timeout", "Give up on one request after this long (counted "
+                                    "as a timeout error).", kind="duration", key="request_timeout", gt=0)
+    ramp_s: float = knob(5.0, "--ramp", "Ramp-up time.", scenarios=("baseline", "soak"), kind="duration",
+                         key="ramp", section=_SCENARIO, ge=0)
+    hold_s: float = knob(30.0, "--hold", "Time the expected load is held.", scenarios=("baseline",),
+                         kind="duration", key="hold", section=_SCENARIO, gt=0)
+    step_s: float = knob(10.0, "--step-duration", "Minimum time per step.", scenarios=("stress",),
+                         kind="duration", key="step_duration", section=_SCENARIO, gt=0)
+    max_step_s: float = knob(20.0, "--max-step-duration", "Longest wait for a step to reach steady state.",
+                             scenarios=("stress",), kind="duration", key="max_step_duration", section=_SCENARIO,
+                             gt=0)
+    growth: float = knob(2.0, "--growth", "Load factor from one step to the next.", scenarios=("stress",),
+                         key="growth", section=_SCENARIO, gt=1)
+    max_level: float = knob(4096.0, "--max-users", "Highest level (users, or req/s in the open model).",
+                            scenarios=("stress",), key="max_users", section=_SCENARIO, gt=0)
+    refine_steps: int = knob(2, "--refine-steps", "Extra steps near the knee.", scenarios=("stress",),
+                             key="refine_steps", section=_SCENARIO, ge=0)
+    error_rate_max: float = knob(0.05, "--error-ceiling", "Stop climbing above this error rate (fraction).",
+                                 scenarios=("stress",), key="error_ceiling", section=_SCENARIO, gt=0, le=1)
+    spike_multiplier: float = knob(5.0, "--multiplier", "Surge factor.", scenarios=("spike",), key="multiplier",
+                                   section=_SCENARIO, gt=1)
+    spike_pre_s: float = knob(15.0, "--spike-before", "Base load before the surge.", scenarios=("spike",),
+                              kind="duration", key="before", section=_SCENARIO, gt=0)
+    spike_window_s: float = knob(15.0, "--spike-window", "Surge length.", scenarios=("spike",), kind="duration",
+                                 key="window", section=_SCENARIO, gt=0)
+    spike_post_s: float = knob(30.0, "--spike-after", "Base load after the surge.", scenarios=("spike",),
+                               kind="duration", key="after", section=_SCENARIO, gt=0)
+    recovery_tolerance: float = knob(RECOVERY_TOLERANCE, "--recovery-tolerance", "Recovered when p95 is within "
+                                     "this fraction of its pre-spike level.", scenarios=("spike",),
+                                     key="recovery_tolerance", section=_SCENARIO, gt=0)
+    soak_s: float = knob(300.0, "--soak-duration", "Steady time.", scenarios=("soak",), kind="duration",
+                         key="duration", section=_SCENARIO, gt=0)
+    max_in_flight: int = knob(256, "--max-in-flight", "Open model: request pool.", key="max_in_flight", ge=1)
+    settle_s: float = knob(2.0, "--settle", "Seconds left out at each step's start before steady-state "
+                           "detection.", kind="duration", key="settle", ge=0)
     role: str = "local"
-    master_host: str = "127.0.0.1"
-    master_port: int = 5557
-    raw_dir: Path | None = None
-    seed: int | None = None
+    master_host: str = knob("127.0.0.1", "--master-host", "Master address for --worker.")
+    master_port: int = knob(5557, "--master-port", "Master port.", ge=1, le=65535)
+    raw_dir: Path | None = knob(None, "--raw-dir", "Also write every raw latency here (audit).")
+    seed: int | None = knob(None, "--seed", "Seed of the open model's arrival draws.", key="seed")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,10 +122,10 @@ class LoadTestSettings:
 
     @property
     def level(self) -> float:
-        """The scenario's base level: users (closed) or req/s (open)."""
+        """The scenario's base level: users (closed, :data:`DEFAULT_LEVEL` when not given) or req/s (open)."""
         if self.open_model:
             return float(self.rate_rps)
-        return float(self.users if self.users is not None else (1 if self.scenario == "stress" else 10))
+        return float(self.users if self.users is not None else DEFAULT_LEVEL[self.scenario])
 
     @property
     def scheduled_s(self) -> float | None:
@@ -104,7 +143,7 @@ class LoadTestSettings:
         """``max_duration_s``, defaulting to 600 s for stress and schedule + 60 s otherwise."""
         if self.max_duration_s is not None:
             return self.max_duration_s
-        return 600.0 if self.scheduled_s is None else self.scheduled_s + 60.0
+        return STRESS_MAX_DURATION_S if self.scheduled_s is None else self.scheduled_s + 60.0
 
     def parameters(self) -> dict[str, Any]:
         """The settings written to run.json (no headers or tokens are ever part of them)."""
@@ -119,6 +158,15 @@ def _need(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _check_bounds(s: LoadTestSettings) -> None:
+    for name, (spec, _field) in knobs_of(LoadTestSettings).items():
+        value = getattr(s, name)
+        problem = bound_problem(spec, value)
+        if problem is not None:
+            example = "30s, 2m or 1h" if spec.kind == "duration" else f"{spec.flag} {_field.default}"
+            raise ConfigError(f"{spec.flag} {problem}, {value!r}, pass e.g. {example}")
+
+
 def validate_settings(s: LoadTestSettings) -> None:
     """Raise ConfigError for the first invalid setting, naming the flag to fix."""
     _need(s.scenario in SCENARIOS, f"unknown scenario, {s.scenario!r}, use one of {', '.join(SCENARIOS)}")
@@ -127,75 +175,19 @@ def validate_settings(s: LoadTestSettings) -> None:
     _need(s.users is None or s.rate_rps is None,
           f"--users and --rate are exclusive, {s.users} users and {s.rate_rps} req/s, "
           "pass --users for a closed model or --rate for an open one")
-    _need(s.users is None or s.users >= 1, f"--users must be at least 1, {s.users}, pass e.g. --users 10")
-    _need(s.rate_rps is None or (math.isfinite(s.rate_rps) and s.rate_rps > 0),
-          f"--rate must be a positive number of requests/s, {s.rate_rps}, pass e.g. --rate 50")
-    _need(0 <= s.workers <= 64, f"--workers must be between 0 and 64, {s.workers}, pass e.g. --workers 2")
+    _check_bounds(s)
     _need(s.role != "master" or s.workers >= 1, "--master needs the number of workers to wait for, "
           f"--workers {s.workers}, pass e.g. --master --workers 2")
     if s.target_rss_query is not None:
         from capplan.store.prometheus import parse_prometheus_url
 
         parse_prometheus_url(s.target_rss_query)
-    for name in ("effective_max_duration_s", "step_s", "max_step_s", "hold_s", "soak_s", "spike_window_s", "spike_pre_s",
-                 "spike_post_s"):
-        value = getattr(s, name)
-        name = name.replace("effective_", "")
-        _need(math.isfinite(value) and value > 0, f"{name} must be a positive duration, {value!r}, "
-              "write durations like 30s, 2m or 1h")
-    _need(s.ramp_s >= 0, f"ramp must be >= 0 s, {s.ramp_s!r}, write e.g. 5s")
-    _need(s.growth > 1, f"stress growth must be > 1, {s.growth!r}, use e.g. 2 (double each step)")
-    _need(s.spike_multiplier > 1, f"spike multiplier must be > 1, {s.spike_multiplier!r}, use e.g. 5")
     _need(s.max_step_s >= s.step_s, f"max step duration {s.max_step_s}s is below the step duration "
           f"{s.step_s}s, raise --max-step-duration")
-    _need(s.max_in_flight >= 1, f"max in-flight must be >= 1, {s.max_in_flight}, use e.g. 256")
-    _need(s.settle_s >= 0, f"settle time must be >= 0 s, {s.settle_s}, use e.g. 2s")
-    _need(0 < s.error_rate_max <= 1, f"error ceiling must be in (0, 1], {s.error_rate_max}, use e.g. 0.05")
     _need(s.locustfile is None or Path(s.locustfile).is_file(),
           f"locustfile not found, {str(s.locustfile)!r}, pass an existing file to --locustfile "
           "(see loadtests/locustfile.py)")
     check_host(s.host, s.allow_hosts)
-
-
-def host_port(url: str) -> tuple[str, int]:
-    """(hostname, port) of an http(s) URL; ConfigError when it is not one."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--host must be an http(s) URL, {url!r}, write e.g. http://127.0.0.1:8089")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise ConfigError(f"--host has an invalid port, {url!r}, write e.g. http://127.0.0.1:8089") from exc
-    return parts.hostname, port
-
-
-def is_loopback(hostname: str) -> bool:
-    """True for localhost and loopback IP literals (127.0.0.0/8, ::1)."""
-    if hostname.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_host(url: str, allow_hosts: tuple[str, ...]) -> None:
-    """Refuse non-loopback targets unless the user named them in ``--allow-host``."""
-    hostname, _ = host_port(url)
-    if not is_loopback(hostname) and hostname.lower() not in {h.lower() for h in allow_hosts}:
-        raise ConfigError(f"refusing to send load to a non-loopback host, {hostname!r}, "
-                          f"pass --allow-host {hostname} if you own it and mean it")
-
-
-def check_reachable(url: str, timeout_s: float = 3.0) -> None:
-    """Open and close one TCP connection to the target; LoadTestError when that fails."""
-    hostname, port = host_port(url)
-    try:
-        with socket.create_connection((hostname, port), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise LoadTestError(f"target unreachable before the test started, {url} ({exc.strerror or exc}), "
-                            "start the service (e.g. `capplan target`) or fix --host") from exc
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,10 @@ import numpy as np
 from scipy import stats
 
 
+RECOVERY_TOLERANCE = 0.2
+"""Default spike tolerance: recovered when p95 is back within 20 % of its pre-spike level."""
+
+
 @dataclass(frozen=True)
 class Trend:
     """Theil-Sen slope (units per second) with its Mann-Kendall significance."""
@@ -137,7 +141,7 @@ class SpikeRecovery:
 
 
 def spike_recovery(t_s: Sequence[float], p95_ms: Sequence[float], error_rate: Sequence[float],
-                   max_ms: Sequence[float], window: tuple[float, float], tolerance: float = 0.2,
+                   max_ms: Sequence[float], window: tuple[float, float], tolerance: float = RECOVERY_TOLERANCE,
                    hold_s: int = 3) -> SpikeRecovery:
     """Recovery metrics of a spike that ran over ``window`` = (start_s, end_s).
 

@@ -126,3 +126,28 @@ def test_import_rejects_an_unknown_format(tmp_path):
     csv = tmp_path / "m.csv"
     csv.write_text("concurrency,throughput\n1,2\n")
     assert _invoke("import", str(csv), "--format", "jmeter").exit_code == 2
+
+
+def test_each_scenario_help_lists_only_its_own_options():
+    soak, stress = _invoke("soak", "--help").output, _invoke("stress", "--help").output
+    for stress_only in ("--growth", "--step-duration", "--max-users", "--error-ceiling", "--refine-steps"):
+        assert stress_only in stress and stress_only not in soak
+    for spike_only in ("--multiplier", "--spike-window", "--recovery-tolerance"):
+        assert spike_only not in soak and spike_only not in stress
+    assert "--soak-duration" in soak and "--soak-duration" not in stress
+    assert "--request-timeout" in soak and "--request-timeout" in stress
+
+
+def test_every_declared_knob_is_an_option_of_each_scenario_it_applies_to():
+    from capplan.loadtest.knob import SCENARIOS, knobs_of
+    from capplan.loadtest.settings import LoadTestSettings
+
+    for scenario in SCENARIOS:
+        text = _invoke(scenario, "--help").output
+        wanted = [spec.flag for spec, _ in knobs_of(LoadTestSettings).values() if scenario in spec.scenarios]
+        assert [flag for flag in wanted if flag not in text] == [], scenario
+
+
+def test_help_shows_the_declared_default_and_config_key():
+    text = " ".join(_invoke("stress", "--help").output.split())
+    assert "Default: 10s. capplan.toml: [loadtest.stress] step_duration." in text
