@@ -9,6 +9,7 @@
     ├── ModelError                    exit 4  a model could not be fitted or used
     │   └── NotFittedError            exit 4  predict() called before fit()
     ├── LoadTestError                 exit 5  the target or the load generator failed
+    │   └── RecordingError            exit 5  a run directory could not be written (disk full)
     └── ReportError                   exit 4  a report could not be rendered
 
 Messages follow one shape: what failed, the offending value, how to fix it, e.g.
@@ -63,6 +64,10 @@ class LoadTestError(CapplanError):
     """The target was unreachable or the load generator failed (exit 5)."""
 
     exit_code = 5
+
+
+class RecordingError(LoadTestError):
+    """A run directory could not be written (disk full, read-only store); the load is stopped (exit 5)."""
 
 
 EXIT_OK = 0

@@ -3,7 +3,9 @@
 Each generator process has a :class:`Recorder` listening to ``events.request``: every
 response time (in ms, as measured by Locust's client with ``perf_counter``, not its
 rounded stats) goes into the :class:`SecondBucket` of the wall-clock second in which the
-response completed. In the open model the request carries its intended send time in
+response completed. Only successful responses feed the latency sketch and the throughput
+(``requests - errors``): a refused connection answers in microseconds and would read as a
+fast, busy service. Failures go to their own sketch and are counted by kind. In the open model the request carries its intended send time in
 its context (``capplan_intended_ts``), and the latency is measured from that instant so
 coordinated omission does not hide queueing in the generator.
 
@@ -39,7 +41,9 @@ class SecondBucket:
     """Everything recorded for one wall-clock second, mergeable across processes."""
 
     sketch: LatencySketch = field(default_factory=LatencySketch)
+    """Latencies of the successful responses only."""
     requests: int = 0
+    """Completed requests, successful or failed."""
     errors: int = 0
     errors_by_kind: Counter = field(default_factory=Counter)
     lag_ms_sum: float = 0.0
@@ -47,6 +51,13 @@ class SecondBucket:
     intended: int = 0
     gen_cpu_pct: float = math.nan
     latency_sq_sum: float = 0.0
+    error_sketch: LatencySketch = field(default_factory=LatencySketch)
+    """Latencies of the failed requests (how long a failure took to arrive)."""
+
+    @property
+    def successes(self) -> int:
+        """Successful responses: the ones that count as throughput and latency."""
+        return self.requests - self.errors
 
     def merge(self, other: SecondBucket) -> None:
         """Fold ``other`` into this bucket (exact: sketch bins and counters add up)."""
@@ -59,19 +70,22 @@ class SecondBucket:
         self.intended += other.intended
         self.gen_cpu_pct = _nanmax(self.gen_cpu_pct, other.gen_cpu_pct)
         self.latency_sq_sum += other.latency_sq_sum
+        self.error_sketch.merge(other.error_sketch)
 
     def to_wire(self) -> dict[str, Any]:
         """A msgpack-friendly dict for Locust's custom messages."""
         return {"sketch": self.sketch.to_bytes(), "requests": self.requests, "errors": self.errors,
                 "kinds": dict(self.errors_by_kind), "lag": self.lag_ms_sum, "sends": self.sends,
-                "intended": self.intended, "cpu": self.gen_cpu_pct, "sq": self.latency_sq_sum}
+                "intended": self.intended, "cpu": self.gen_cpu_pct, "sq": self.latency_sq_sum,
+                "err_sketch": self.error_sketch.to_bytes()}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> SecondBucket:
         """Inverse of :meth:`to_wire`."""
         return cls(LatencySketch.from_bytes(data["sketch"]), int(data["requests"]), int(data["errors"]),
                    Counter(data["kinds"]), float(data["lag"]), int(data["sends"]), int(data["intended"]),
-                   float(data["cpu"]), float(data["sq"]))
+                   float(data["cpu"]), float(data["sq"]),
+                   LatencySketch.from_bytes(data["err_sketch"]) if data.get("err_sketch") else LatencySketch())
 
 
 def _nanmax(a: float, b: float) -> float:
@@ -116,12 +130,14 @@ class Recorder:
             bucket.lag_ms_sum += lag_ms
             bucket.sends += 1
         latency_ms = max(latency_ms, 0.0)
-        bucket.sketch.add(latency_ms)
-        bucket.latency_sq_sum += latency_ms * latency_ms
         bucket.requests += 1
         if exception is not None:
             bucket.errors += 1
             bucket.errors_by_kind[error_kind(exception, response)] += 1
+            bucket.error_sketch.add(latency_ms)
+        else:
+            bucket.sketch.add(latency_ms)
+            bucket.latency_sq_sum += latency_ms * latency_ms
         if self._raw is not None:
             self._raw.write(_F64.pack(latency_ms))
 
@@ -176,10 +192,11 @@ def second_row(t_s: float, epoch_s: int, bucket: SecondBucket, state: LoadState,
     row: dict[str, Any] = {
         "t_s": float(t_s), "ts": float(epoch_s), "stage": state.stage, "step": int(state.step),
         "users": int(state.users), "offered_rps": float(state.offered_rps),
-        "requests": bucket.requests, "throughput_rps": float(bucket.requests), "errors": bucket.errors,
+        "requests": bucket.requests, "throughput_rps": float(bucket.successes), "errors": bucket.errors,
         "error_rate": bucket.errors / bucket.requests if bucket.requests else 0.0,
         "errors_by_kind": json.dumps(dict(sorted(bucket.errors_by_kind.items()))),
     }
+    row.update(error_columns(bucket.error_sketch, bucket.errors, 1.0))
     for name, q in PERCENTILES:
         row[f"latency_{name}_ms"] = sketch.quantile(q)
     row["latency_max_ms"] = sketch.max_ms
@@ -191,6 +208,13 @@ def second_row(t_s: float, epoch_s: int, bucket: SecondBucket, state: LoadState,
     row["intended"] = bucket.intended
     row["sketch"] = sketch.to_bytes()
     return row
+
+
+def error_columns(error_sketch: LatencySketch, errors: int, duration_s: float) -> dict[str, float]:
+    """The failures' own rate (per s) and latency (ms; NaN without failures)."""
+    return {"error_rps": errors / duration_s if duration_s else 0.0,
+            "error_latency_mean_ms": error_sketch.mean_ms if errors else math.nan,
+            "error_latency_p95_ms": error_sketch.quantile(0.95) if errors else math.nan}
 
 
 def observed_from_sketch(sketch: LatencySketch, requests: int, errors: int) -> dict[str, float]:
@@ -253,7 +277,7 @@ def step_row(window: StepWindow, start_s: float, steady_start_s: float, end_s: f
     """Aggregate a finished :class:`StepWindow` into one steps.parquet row."""
     b, rows = window.merged, window.rows
     duration_s = float(len(rows))
-    thr = b.requests / duration_s if duration_s else 0.0
+    thr = b.successes / duration_s if duration_s else 0.0
     sk = b.sketch
     row: dict[str, Any] = {
         "step": window.step, "stage": window.stage, "users": int(round(_mean(rows, "users"))) if rows else 0,
@@ -265,7 +289,8 @@ def step_row(window: StepWindow, start_s: float, steady_start_s: float, end_s: f
         row[f"latency_{name}_ms"] = sk.quantile(q)
     row["latency_max_ms"], row["latency_mean_ms"] = sk.max_ms, sk.mean_ms
     row["latency_std_ms"] = _std_ms(b)
-    row["concurrency_little"] = thr * sk.mean_ms / 1000.0 if b.requests else math.nan
+    row["concurrency_little"] = thr * sk.mean_ms / 1000.0 if b.successes else math.nan
+    row.update(error_columns(b.error_sketch, b.errors, duration_s))
     row["gen_cpu_pct"] = _mean(rows, "gen_cpu_pct") if rows else math.nan
     row["target_cpu_pct"] = _mean(rows, "target_cpu_pct") if rows else math.nan
     # Open model only (closed runs draw no arrivals): arrivals due in the steady window.

@@ -7,8 +7,14 @@ processes), the :class:`~capplan.loadtest.recorder.Recorder`, the scenario contr
 controller for the load once a second; a flusher greenlet turns each completed second
 into a run-directory row (distributed: 2 s later, once the workers' sketches arrived).
 
-Stopping: the schedule ends, ``max_duration_s`` passes, or SIGINT (Ctrl-C) — in every
-case the run is finalized (status ``complete`` or ``interrupted``) and summarized.
+Stopping: the schedule ends, ``max_duration_s`` passes, or SIGINT (Ctrl-C) / SIGTERM — in
+every case the run is finalized (status ``complete`` or ``interrupted``) and summarized; an
+interrupted fixed-schedule step is judged on its completed seconds (``partial``).
+
+Failing safe (docs/faults.md): a fault while recording (disk full, read-only store) stops
+the load within a second, finalizes what can still be written and raises
+:class:`~capplan.errors.RecordingError`; a run in which no request succeeded is finalized
+as ``failed`` and raises :class:`~capplan.errors.LoadTestError` — both exit 5.
 """
 
 from __future__ import annotations
@@ -27,7 +33,12 @@ from locust import LoadTestShape
 from locust.env import Environment
 from locust.runners import STATE_STOPPED
 
-from capplan.errors import LoadTestError
+from capplan.errors import LoadTestError, RecordingError
+from capplan.loadtest.hosts import check_host
+from capplan.loadtest.faults import STOP_SIGNALS as _STOP_SIGNALS
+from capplan.loadtest.faults import describe as _describe
+from capplan.loadtest.faults import no_success_message as _no_success_message
+from capplan.loadtest.faults import partial_steps
 from capplan.loadtest.distributed import MASTER_LAG_S, SECONDS_MESSAGE, LocalWorkers
 from capplan.loadtest.monitor import TargetMonitor
 from capplan.loadtest.openmodel import ArrivalSchedule, open_model_user
@@ -112,7 +123,10 @@ def run_scenario(settings: LoadTestSettings, progress: Progress | None = None) -
         raise LoadTestError("run_scenario runs a master or a local test, role 'worker', "
                             "use capplan.loadtest.worker.run_worker for workers")
     check_reachable(settings.host)
-    return _Session(settings, progress).run()
+    session = _Session(settings, progress)
+    outcome = session.run()
+    session.raise_failure(outcome)
+    return outcome
 
 
 class _Shape(LoadTestShape):
@@ -129,15 +143,16 @@ class _Shape(LoadTestShape):
 class _Session:
     def __init__(self, settings: LoadTestSettings, progress: Progress | None) -> None:
         self.s, self.progress = settings, progress
+        self.host = check_host(settings.host, settings.allow_hosts)  # what is loaded is what was checked
         self.raw = _raw_file(settings, "master" if settings.workers else "local")
         self.recorder = Recorder(self.raw)
         self.distributed = settings.workers > 0
-        classes = user_classes(settings.locustfile, settings.path)
+        classes = user_classes(settings.locustfile, settings.path, settings.request_timeout_s)
         self.schedule: ArrivalSchedule | None = None
         if settings.open_model and not self.distributed:
             self.schedule = ArrivalSchedule(self.recorder.count_intended, settings.seed)
             classes = [open_model_user(c, self.schedule) for c in classes]
-        self.env = Environment(user_classes=classes, host=settings.host, shape_class=_Shape(self))
+        self.env = Environment(user_classes=classes, host=self.host.url, shape_class=_Shape(self))
         self.env.events.request.add_listener(self.recorder.on_request)
         self.controller = make_controller(settings)
         self.windows: dict[int, StepWindow] = {}
@@ -145,7 +160,9 @@ class _Session:
         self.series, self.total = Series(), SecondBucket()
         self.state = LoadState("init", -1, 0, math.nan)
         self.states: dict[int, LoadState] = {}
-        self.finished = self.interrupted = False
+        self.finished = False
+        self.interrupted: str | None = None  # the signal's name once one arrived
+        self.fault: BaseException | None = None
         self.late_samples = 0
         self.me = psutil.Process()
         self.target = TargetMonitor(settings.target_pid, settings.target_rss_query)
@@ -156,19 +173,30 @@ class _Session:
     # -- lifecycle ---------------------------------------------------------------------
     def run(self) -> RunOutcome:
         s = self.s
-        self.writer = RunWriter(s.scenario, s.host, root=s.out_dir, parameters=s.parameters(), slos=s.slos,
-                                load_model="open" if s.open_model else "closed", flush_interval_s=2.0)
+        self.writer = RunWriter(s.scenario, self.host.recorded, root=s.out_dir, parameters=s.parameters(),
+                                slos=s.slos, load_model="open" if s.open_model else "closed", flush_interval_s=2.0)
         status = "failed"
-        previous = signal.getsignal(signal.SIGINT)
-        handler = gevent.signal_handler(signal.SIGINT, self._on_sigint)
+        previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+        handlers = [gevent.signal_handler(sig, self._on_signal, sig) for sig in _STOP_SIGNALS]
         try:
             self._start_runner()
             status = self._wait()
         finally:
-            handler.cancel()
-            signal.signal(signal.SIGINT, previous)
+            for handler in handlers:
+                handler.cancel()
+            for sig, old in previous.items():
+                signal.signal(sig, old)
             outcome = self._finish(status)
         return outcome
+
+    def raise_failure(self, outcome: RunOutcome) -> None:
+        """Exit-5 faults, raised once the run is finalized: recording failed, or nothing succeeded."""
+        if self.fault is not None:
+            raise RecordingError(f"recording the run failed, {_describe(self.fault)}, free space or choose "
+                                 f"another --out (load stopped at t={self.fault_at_s:.0f}s; what could be "
+                                 f"written is in {outcome.run_dir})") from self.fault
+        if outcome.status == "failed" and self.interrupted is None:
+            raise LoadTestError(_no_success_message(self.total, self.s, outcome))
 
     def _start_runner(self) -> None:
         if self.distributed:
@@ -197,10 +225,17 @@ class _Session:
                 self.extra_notes.append("stopped at --max-duration")
                 break
             gevent.sleep(0.2)
-        return "complete"
+        return "failed" if self.fault is not None else "complete"
 
-    def _on_sigint(self) -> None:
-        self.interrupted = True
+    def _on_signal(self, sig: int) -> None:
+        self.interrupted = self.interrupted or signal.Signals(sig).name
+
+    def _on_fault(self, exc: BaseException) -> None:
+        """A recording fault: remember the first, stop asking for load (the wait loop stops the runner)."""
+        if self.fault is None:
+            self.fault, self.fault_at_s = exc, time.time() - getattr(self, "t0", time.time())
+            self.finished = True
+            logging.getLogger(__name__).debug("recording fault", exc_info=exc)
 
     def _mark_stopping(self) -> None:
         """From this second on rows are labelled ``stopping`` and belong to no step."""
@@ -210,32 +245,52 @@ class _Session:
     def _finish(self, status: str) -> RunOutcome:
         if not self.finished:
             self._mark_stopping()
-        self.runner.stop()
-        if self.schedule is not None:
-            self.schedule.stop()
-        if self.workers is not None:
-            self.workers.collect_final(self.runner)
-        self.flusher.kill(block=True) if hasattr(self, "flusher") else None
-        self._flush(final=True)
+        self._stop_load()
+        self._guarded(self._flush, final=True)
         self.pending, pending = [], self.pending
         for done in pending:
-            self._complete_step(done, time.time() - self.t0)
+            self._guarded(self._complete_step, done, time.time() - self.t0)
+        if self.interrupted and isinstance(self.controller, FixedController):
+            for done in partial_steps(self.controller, self.windows, self.next_s - self.t0):
+                self._guarded(self._complete_step, done, time.time() - self.t0, partial=True)
         if self.workers is not None:
             self.workers.stop(self.runner)
         self.runner.quit()
         if self.raw is not None:
             self.raw.close()
+        if self.fault is not None or (status == "complete" and self.total.successes == 0):
+            status = "failed"
         summary = build_summary(self.s, self.total, self.series, self.steps, self._extra())
         verdict = build_verdict(self.s, self.steps, summary)
-        self.writer.finalize(status, verdict=verdict_json(verdict), summary=summary)
+        self._guarded(self.writer.finalize, status, verdict=verdict_json(verdict), summary=summary)
+        if not self.writer.finalized:
+            self.writer.mark_failed()
         steps = tuple({k: v for k, v in s.items() if k != "sketch"} for s in self.steps)
         return RunOutcome(self.writer.path, status, verdict, summary, steps, summary["totals"])
+
+    def _stop_load(self) -> None:
+        self.runner.stop()
+        if self.schedule is not None:
+            self.schedule.stop()
+        if self.workers is not None:
+            self.workers.collect_final(self.runner)
+        if hasattr(self, "flusher"):
+            self.flusher.kill(block=True)
+
+    def _guarded(self, call: Any, *args: Any, **kwargs: Any) -> None:
+        """Run a recording step; any exception becomes the run's recording fault (load stops)."""
+        try:
+            call(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a fault while recording must never leave load running
+            self._on_fault(exc)
 
     def _extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"notes": list(self.extra_notes) + self.target.notes}
         if isinstance(self.controller, StressController):
             extra["notes"] += self.controller.notes
             extra["stress"] = {"stop_reason": self.controller.stop_reason}
+        if self.interrupted:
+            extra["interrupted"] = {"signal": self.interrupted, "at_s": round(self.next_s - self.t0, 1)}
         if self.late_samples:
             extra["notes"].append(f"{self.late_samples} worker samples arrived late and were counted "
                                   "in the next second")
@@ -243,6 +298,15 @@ class _Session:
 
     # -- the shape adapter ------------------------------------------------------------
     def tick(self) -> tuple[int, float] | None:
+        if self.fault is not None:
+            return None
+        try:
+            return self._tick()
+        except Exception as exc:  # noqa: BLE001 - see _guarded
+            self._on_fault(exc)
+            return None
+
+    def _tick(self) -> tuple[int, float] | None:
         self._flush()
         t = time.time() - self.t0
         if self._complete_ready() and isinstance(self.controller, StressController):
@@ -301,9 +365,10 @@ class _Session:
         elif self.workers is not None:
             self.workers.set_rate(self.runner, rate_rps)
 
-    def _complete_step(self, done: StepComplete, t: float) -> None:
+    def _complete_step(self, done: StepComplete, t: float, partial: bool = False) -> None:
         window = self.windows.pop(done.step, None) or StepWindow(done.step, done.stage, done.level, None)
         row = window.finish(done.start_s, done.steady_start_s, done.end_s)
+        row["partial"] = partial
         row["users"] = row["users"] if not self.s.open_model else self.s.max_in_flight
         row["offered_rps"] = done.level if self.s.open_model else math.nan
         self.steps.append(row)
@@ -317,10 +382,10 @@ class _Session:
     # -- recording --------------------------------------------------------------------
     def _flush_loop(self) -> None:
         lag = MASTER_LAG_S if self.distributed else 0.0
-        while True:
+        while self.fault is None:
             now = time.time()
             gevent.sleep(math.floor(now) + 1.05 - now)
-            self._flush(lag_s=lag)
+            self._guarded(self._flush, lag_s=lag)
 
     def _flush(self, lag_s: float | None = None, final: bool = False) -> None:
         lag = (MASTER_LAG_S if self.distributed else 0.0) if lag_s is None else lag_s

@@ -49,6 +49,10 @@ SATURATED_EFFICIENCY = 0.7
 MAX_SERVERS = 10_000
 
 
+ERROR_RATE_CEILING = 0.05
+"""Default highest error rate (fraction) at which a step still counts as capacity."""
+
+
 @dataclass(frozen=True)
 class SaturationEstimate:
     """Capacity numbers of one service instance, with the models behind them.
@@ -117,17 +121,20 @@ class SaturationEstimate:
 
 
 def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] | list[Slo | str] = (),
-                        target_utilization: float = 0.8) -> SaturationEstimate:
+                        target_utilization: float = 0.8,
+                        error_rate_max: float = ERROR_RATE_CEILING) -> SaturationEstimate:
     """Turn measured steps into max, safe throughput and knee (see the module docstring).
 
     ``slos`` are :class:`Slo` objects or expressions such as ``"p95<300ms"``;
     ``target_utilization`` is the utilisation cap (0–1] applied to the max throughput.
+    Steps whose error rate is above ``error_rate_max`` are dropped, with a warning naming
+    them: failures are not capacity (a refused connection answers fast).
     """
     slos = tuple(parse_slo(s) if isinstance(s, str) else s for s in slos)
     if not 0 < target_utilization <= 1:
         raise InputDataError(f"target utilisation must be in (0, 1], got {target_utilization}, "
                              "pass e.g. --target-utilization 0.8")
-    steps, warnings = _usable_steps(measurements)
+    steps, warnings = _usable_steps(measurements, error_rate_max)
     usl = UslModel().fit(steps.concurrency, steps.throughput_rps).fit_
     warnings += list(usl.warnings)
     floor_ms, service_cv = _latency_floor(steps)
@@ -167,8 +174,8 @@ class _Queue:
         return ggc(self.servers, arrival_rate_rps, self.service_s, arrival_cv=1.0, service_cv=self.service_cv)
 
 
-def _usable_steps(m: Measurements) -> tuple[Measurements, list[str]]:
-    """Drop NaN rows (with a warning); reject negative or all-zero data."""
+def _usable_steps(m: Measurements, error_rate_max: float = 0.05) -> tuple[Measurements, list[str]]:
+    """Drop NaN rows and steps above the error ceiling (with warnings); reject negative or all-zero data."""
     n, x = np.asarray(m.concurrency, dtype=float), np.asarray(m.throughput_rps, dtype=float)
     if n.size == 0:
         raise InputDataError("no measured steps, 0 rows, run a stress test or pass a CSV with rows")
@@ -181,6 +188,16 @@ def _usable_steps(m: Measurements) -> tuple[Measurements, list[str]]:
     warnings = list(m.notes)
     if not np.all(keep):
         warnings.append(f"{int(np.sum(~keep))} step(s) without a usable concurrency or throughput were ignored")
+    errors = np.asarray(m.column("error_rate"), dtype=float)
+    failing = keep & np.isfinite(errors) & (errors > error_rate_max)
+    if np.any(failing):
+        rows = ", ".join(f"N={n[i]:g} ({errors[i]:.0%} errors)" for i in np.flatnonzero(failing)[:8])
+        warnings.append(f"dropped {int(np.sum(failing))} step(s) above the {error_rate_max:.0%} error ceiling: "
+                        f"{rows}; failures are not capacity")
+        keep = keep & ~failing
+        if not np.any(keep):
+            raise InputDataError(f"every step's error rate is above the {error_rate_max:.0%} error ceiling, "
+                                 f"{rows}, fix the target and measure again")
     if not np.any(x[keep] > 0):
         raise InputDataError("throughput is zero or missing at every step, "
                              f"{np.unique(x).tolist()[:5]}, check that the load test reached the target")

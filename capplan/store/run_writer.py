@@ -5,6 +5,10 @@ per-second row reaches ``seconds/part-NNNNN.parquet`` within ``flush_interval_s`
 default) — checked on every append and by a small background thread, so it also holds
 when appends stall; run.json names the writer's pid, host and process start time so a
 reader can tell a live run from one whose writer was killed.
+
+Write faults (disk full, read-only store) surface as one
+:class:`~capplan.errors.RecordingError` (exit 5) naming the run directory; a run whose
+very first file cannot be written leaves no directory behind.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from capplan.errors import CapplanError, ConfigError, InputDataError
+from capplan.errors import CapplanError, ConfigError, InputDataError, RecordingError
 from capplan.store.run_format import (
     RUN_JSON,
     SCHEMA_VERSION,
@@ -85,7 +90,11 @@ class RunWriter:
             "verdict": {"slos_met": None, "results": []}, "summary": {},
             "writer": writer_identity(), "seconds_rows": 0, "updated_at": iso_utc(utc_now()),
         }
-        self._write_meta()
+        try:
+            self._write_meta()
+        except RecordingError:
+            shutil.rmtree(self.path, ignore_errors=True)  # no empty run directory is left behind
+            raise
 
     def append_seconds(self, rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> None:
         """Buffer per-second rows (columns as in architecture.md; extras are kept).
@@ -119,9 +128,10 @@ class RunWriter:
                 return
             frame = self._buffered_frame()
             parts_dir = self.path / SECONDS_PARTS_DIR
-            parts_dir.mkdir(exist_ok=True)
             table = to_table(frame, SECOND_COLUMNS)
-            write_parquet_atomic(parts_dir / f"part-{self._part_index:05d}.parquet", table)
+            with recording(self.path):
+                parts_dir.mkdir(exist_ok=True)
+                write_parquet_atomic(parts_dir / f"part-{self._part_index:05d}.parquet", table)
             self._part_index += 1
             self._rows_flushed += len(frame)
             self._buffer, self._oldest_buffered = [], None
@@ -165,7 +175,8 @@ class RunWriter:
         """Replace steps.parquet with ``steps`` (one row per load level, architecture.md columns)."""
         self._check_open("write_steps")
         frame = steps if isinstance(steps, pd.DataFrame) else pd.DataFrame(list(steps))
-        write_parquet_atomic(self.path / "steps.parquet", to_table(frame, STEP_COLUMNS))
+        with recording(self.path):
+            write_parquet_atomic(self.path / "steps.parquet", to_table(frame, STEP_COLUMNS))
 
     def update(self, **fields: Any) -> None:
         """Merge extra run.json fields (e.g. ``summary`` so far) and rewrite run.json."""
@@ -189,7 +200,8 @@ class RunWriter:
             self._autoflush.join(timeout=5)
         self.flush()
         merged = merge_parts(self.path)
-        write_parquet_atomic(self.path / SECONDS_FILE, to_table(merged.frame, SECOND_COLUMNS), durable=True)
+        with recording(self.path):
+            write_parquet_atomic(self.path / SECONDS_FILE, to_table(merged.frame, SECOND_COLUMNS), durable=True)
         ended = utc_now()
         self.meta.update(
             status=status, complete=status == "complete", ended_at=iso_utc(ended),
@@ -211,8 +223,26 @@ class RunWriter:
         """True once :meth:`finalize` has run."""
         return self._finalized
 
+    def mark_failed(self) -> bool:
+        """Best effort after a write fault: mark run.json ``failed`` (its parts stay readable).
+
+        Never raises; returns whether run.json could be written. A reader of a run whose
+        run.json still says ``running`` sees a dead writer and reports it incomplete.
+        """
+        if self._finalized:
+            return True
+        self._stop_autoflush.set()
+        ended = utc_now()
+        self.meta.update(status="failed", complete=False, ended_at=iso_utc(ended),
+                         duration_s=round((ended - self.started_at).total_seconds(), 3))
+        try:
+            self._write_meta()
+        except (RecordingError, OSError, ValueError):
+            return False
+        return True
+
     def _write_meta(self, durable: bool = False) -> None:
-        with self._lock:
+        with self._lock, recording(self.path):
             self.meta["updated_at"] = iso_utc(utc_now())
             write_json_atomic(self.path / RUN_JSON, self.meta, durable)
 
@@ -231,6 +261,16 @@ class RunWriter:
             self.finalize("complete")
         else:
             self.finalize("interrupted" if issubclass(exc_type, KeyboardInterrupt) else "failed")
+
+
+@contextmanager
+def recording(run_dir: Path) -> Iterator[None]:
+    """Turn an OS write failure into one RecordingError naming the run directory."""
+    try:
+        yield
+    except OSError as exc:
+        raise RecordingError(f"cannot write the run directory, {str(run_dir)!r} ({exc.strerror or exc}), "
+                             "free space there or choose another --out") from exc
 
 
 def _create_run_dir(root: Path, started_at: datetime, scenario: str) -> Path:
