@@ -73,7 +73,7 @@ def totals(total: SecondBucket, series: Series) -> dict[str, float]:
     sk = total.sketch
     loaded = _loaded(series)
     duration = len(loaded)
-    out = {"requests": total.requests, "errors": total.errors,
+    out = {"requests": total.requests, "successes": total.successes, "errors": total.errors,
            "error_rate": total.errors / total.requests if total.requests else 0.0, "duration_s": float(duration),
            "throughput_rps": sum(series.throughput_rps[i] for i in loaded) / duration if duration else 0.0}
     for key, value in observed_from_sketch(sk, total.requests, total.errors).items():
@@ -131,22 +131,41 @@ def _soak(series: Series, steps: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_verdict(settings: LoadTestSettings, steps: list[dict[str, Any]], summary: dict[str, Any]) -> Verdict:
-    """The SLO verdict on the scenario's basis (module docstring)."""
+    """The SLO verdict on the scenario's basis (module docstring).
+
+    A basis step whose error rate is above ``error_rate_max`` is never met, SLOs or not
+    (failures are not capacity). A run interrupted before its basis step recorded a
+    steady second is not judged (``None``); one interrupted inside it is judged on the
+    completed part (a ``partial`` step).
+    """
     slos = parse_slos(settings.slos)
-    if not slos:
-        return Verdict(None, (), "no SLO given")
     if settings.scenario == "stress":
-        return _stress_verdict(slos, steps)
+        return _stress_verdict(slos, steps, settings.error_rate_max) if slos else Verdict(None, (), "no SLO given")
     stage = {"baseline": "hold", "soak": "soak", "spike": "post"}[settings.scenario]
     step = next((s for s in steps if s["stage"] == stage and s["requests"]), None)
+    interrupted = summary.get("interrupted")
+    if step is None and interrupted:
+        return Verdict(None, (), f"interrupted ({interrupted['signal']}) before the {stage} step recorded a "
+                                 "steady second: not judged")
     if step is None:
-        return Verdict(False, (), f"no completed requests in the {stage} step (run cut short?)")
-    results = _results(slos, step)
+        return Verdict(False if slos else None, (), f"no completed requests in the {stage} step (run cut short?)")
+    results = _results(slos, step) + _ceiling_breach(step, settings.error_rate_max)
+    if not results:
+        return Verdict(None, (), f"no SLO given; {stage} step error rate within the ceiling")
     met = all(r["met"] for r in results)
     basis = f"{stage} step (steady from t={step['steady_start_s']:.0f}s)"
+    if step.get("partial") and interrupted:
+        basis += (f", interrupted by {interrupted['signal']} at t={interrupted['at_s']:.0f}s: judged on the "
+                  f"{step['duration_s']:.0f}s completed")
     if settings.scenario == "spike" and not summary.get("spike", {}).get("recovered"):
         met, basis = False, basis + "; the service did not recover after the spike"
     return Verdict(met, tuple(results), basis)
+
+
+def _ceiling_breach(step: dict[str, Any], ceiling: float) -> list[dict[str, Any]]:
+    """The error-ceiling result of a step, when the step broke it (else nothing)."""
+    rate = float(step.get("error_rate") or 0.0)
+    return [{"slo": f"error_rate<={ceiling:g} (error ceiling)", "observed": rate, "met": False}] if rate > ceiling else []
 
 
 def _results(slos, step: dict[str, Any]) -> list[dict[str, Any]]:
@@ -161,8 +180,9 @@ def _observed(step: dict[str, Any]) -> dict[str, float]:
     return observed_from_sketch(sketch, step["requests"], step["errors"])
 
 
-def _stress_verdict(slos, steps: list[dict[str, Any]]) -> Verdict:
-    passing = [s for s in steps if s["requests"] and all(r["met"] for r in _results(slos, s))]
+def _stress_verdict(slos, steps: list[dict[str, Any]], ceiling: float) -> Verdict:
+    passing = [s for s in steps if s["requests"] and not _ceiling_breach(s, ceiling)
+               and all(r["met"] for r in _results(slos, s))]
     if not passing:
         first = steps[0] if steps else None
         results = tuple(_results(slos, first)) if first and first["requests"] else ()
