@@ -42,6 +42,25 @@ class ServiceConfig(_Section):
         return parse_slos(self.slos)
 
 
+class ShapeCapacityConfig(_Section):
+    """``[capacity.shapes."<type>"]``: what one instance of another priced type takes (issue 12).
+
+    Either its own load-test ``runs`` or an explicit ``per_instance_rps``; a priced type
+    with neither is estimated from the measured one by vCPUs (stated in the output).
+    """
+
+    per_instance_rps: Annotated[float, Field(gt=0.0)] | None = None
+    runs: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ShapeCapacityConfig:
+        if (self.per_instance_rps is None) == (not self.runs):
+            raise ValueError(f"a shape needs exactly one capacity source, got per_instance_rps="
+                             f"{self.per_instance_rps!r} and runs={list(self.runs)!r}, "
+                             'set either per_instance_rps = 700 or runs = ["datasets/runs/<run>"]')
+        return self
+
+
 class CapacityConfig(_Section):
     """``[capacity]``: what one instance takes — an explicit number or measured runs.
 
@@ -55,6 +74,7 @@ class CapacityConfig(_Section):
     runs: tuple[str, ...] = ()
     target_utilization: Fraction = 0.8
     cpu_ms_per_request: Annotated[float, Field(gt=0.0)] | None = None
+    shapes: dict[str, ShapeCapacityConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_source(self) -> CapacityConfig:
@@ -84,6 +104,7 @@ class FleetConfig(_Section):
     trigger_utilization: Fraction = 0.8
     lead_time: DurationField = parse_duration("14d")
     step_ahead: DurationField = parse_duration("90d")
+    max_breach_probability: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
 
     @model_validator(mode="after")
     def _one_redundancy(self) -> FleetConfig:
@@ -309,6 +330,19 @@ class AlertsConfig(_Section):
     forecast_window: DurationField = parse_duration("7d")
 
 
+class RiskConfig(_Section):
+    """``[risk]``: the Monte-Carlo simulation behind breach probabilities and reservations.
+
+    ``paths`` demand paths (each with its own per-instance capacity draw), ``seed`` for
+    reproducible plans, ``day_correlation`` ρ of forecast errors between days of a path
+    (1: one quantile level per path; 0: independent days).
+    """
+
+    paths: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    seed: Annotated[int, Field(ge=0)] = 0
+    day_correlation: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+
+
 class ReportConfig(_Section):
     """``[report]``: where ``capplan report`` writes and how many months its tables show."""
 
@@ -334,6 +368,7 @@ class CapplanConfig(_Section):
     pricing: PricingConfig = PricingConfig()
     resources: tuple[ResourceConfig, ...] = ()
     alerts: AlertsConfig = AlertsConfig()
+    risk: RiskConfig = RiskConfig()
     report: ReportConfig = ReportConfig()
     review: ReviewConfig = ReviewConfig()
 
@@ -347,6 +382,10 @@ class CapplanConfig(_Section):
                 f"fleet.instance_type has no price in [pricing.instance_types], {self.fleet.instance_type!r} "
                 f"(priced: {known}), add [pricing.instance_types.\"{self.fleet.instance_type}\"] hourly = <price>"
             )
+        unpriced = sorted(set(self.capacity.shapes) - set(self.pricing.instance_types))
+        if unpriced:
+            raise ValueError(f"capacity.shapes names an instance type with no price, {unpriced[0]!r}, "
+                             f"add [pricing.instance_types.\"{unpriced[0]}\"] hourly = <price> or remove the shape")
         names = [r.name for r in self.resources]
         if len(set(names)) != len(names):
             raise ValueError(f"resources have duplicate names, {names}, give each [[resources]] a unique name")

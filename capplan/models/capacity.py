@@ -288,6 +288,11 @@ def recommendations(plan: CapacityPlan) -> tuple[str, ...]:
             out.append(f"add {step.add} × {fleet.instance_type} by {step.order_by_date}{late} — the fleet of "
                        f"{fleet.current_count} is below the minimum of {fleet.minimum}")
             continue
+        if step.reason == "risk":  # planned to [fleet] max_breach_probability (capplan.app.risk)
+            span = f"for {step.crossing_date}..{step.until_date}" if step.temporary else f"from {step.crossing_date}"
+            out.append(f"add {step.add} × {fleet.instance_type} by {step.order_by_date}{late} — needed {span} to "
+                       f"keep the monthly breach risk under target (fleet {step.fleet_after})")
+            continue
         if step.temporary:
             out.append(f"add {step.add} × {fleet.instance_type} temporarily for {step.crossing_date}..{step.until_date}"
                        f" (known event), ready by {step.crossing_date}, order by {step.order_by_date}{late}")
