@@ -162,3 +162,28 @@ def _per_instance_load_at_risk(plan, risk, config) -> float:
     usable = per_day(paths, np.array([m.risk.fleet for m in risk.months])) - plan.fleet.redundancy.spares
     per_instance = np.maximum.reduceat(paths.rps / usable, paths.month_starts, axis=1)
     return float(np.quantile(per_instance, 0.99, axis=0).max())
+
+
+def test_the_report_chart_has_the_fleet_fan_and_a_risk_line_per_month(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from capplan.report.risk_plot import risk_chart
+
+    _, plan, risk = _assess(_config(tmp_path, fleet="max_breach_probability = 0.01"))
+    spec = risk_chart(SimpleNamespace(plan=plan, risk=risk))
+    traces = {t.get("name"): t for t in json.loads(spec.figure_json)["data"]}
+    assert spec.section == "instances"
+    assert {"fleet following demand, P10–P90", "planned fleet", "P(breach) per month", "P(trigger) per month",
+            "risk target 1%"} <= set(traces)
+    assert len(traces["P(breach) per month"]["y"]) == 12
+
+
+def test_plan_text_and_csv_show_the_risk(tmp_path):
+    from capplan.app.risk import CSV_COLUMNS, risk_summary_lines, with_risk_columns
+
+    _, _, risk = _assess(_config(tmp_path, fleet="zones = 3"))
+    text = "\n".join(risk_summary_lines(risk, "USD", 6))
+    assert "P(breach)" in text and "losing one of 3 zones" in text and "newsvendor" in text
+    rows = with_risk_columns([{"month": "2027-01", "cost_p90": 1.0}], risk)
+    assert set(CSV_COLUMNS) <= set(rows[0]) and rows[0]["fleet_at_target"] == risk.months[0].fleet_at_target

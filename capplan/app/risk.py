@@ -213,6 +213,8 @@ def assess_risk(config: CapplanConfig, plan: CapacityPlan, forecast: Any,
         f"per-instance capacity: {basis}; breach = demand above usable instances × that rate",
         "fleet sizes for reservations follow each path's daily peak at the safe rate; a month's risk plan "
         "covers its busiest day (events included)", *notes)
+    if np.allclose(plan.demand.p90_rps, plan.demand.p50_rps):
+        assumptions += ("the demand has no interval (what-if growth): only the per-instance capacity is uncertain",)
     report = RiskReport(RiskSettings(config.risk.paths, config.risk.seed, config.risk.day_correlation), target,
                         shape_target, capacity, basis, months, fan, reservations, shapes, fleet.redundancy.zones,
                         assumptions)
@@ -266,3 +268,40 @@ def risk_as_dict(report: RiskReport, months: int | None = None) -> dict[str, obj
             for o in shapes.outcomes]},
         "assumptions": list(report.assumptions),
     }
+
+
+def risk_summary_lines(report: RiskReport, currency: str, months: int | None = None) -> list[str]:
+    """The risk report as text lines for the ``capplan plan`` table (the CLI prints them)."""
+    target = "P90 schedule" if report.target is None else f"planned to ≤ {report.target:.1%} breach risk per month"
+    lines = [f"risk per month ({target}; {report.settings.paths} paths, seed {report.settings.seed}):",
+             f"  {'month':>7}  {'fleet':>5}  {'P(breach)':>9}  {'P(trigger)':>10}  "
+             f"{'at ' + format(report.shape_target, '.0%') + ' risk':>10}  {'following P10-P90':>17}"]
+    for m in report.months[:months]:
+        r = m.risk
+        lines.append(f"  {r.month:>7}  {r.fleet:>5}  {r.breach_probability:>9.1%}  {r.trigger_probability:>10.1%}  "
+                     f"{m.fleet_at_target:>10}  {f'{m.fleet_p10}-{m.fleet_p90}':>17}")
+    if report.zones is not None:
+        bad = [m.risk.month for m in report.months if m.risk.breach_probability > report.shape_target]
+        lines.append(f"  zones: losing one of {report.zones} zones at each month's peak keeps the SLO "
+                     + ("in every month" if not bad else f"except in {', '.join(bad)}")
+                     + f" (risk ≤ {report.shape_target:.0%})")
+    lines += ["", f"reservations (newsvendor rule, priced on every path): {report.reservations.reason}"]
+    lines += [f"  - {o.name}: expected {o.expected_cost:,.0f}, P90 {o.p90_cost:,.0f} {currency}; {o.note}"
+              for o in report.reservations.options]
+    lines += ["", f"instance types at {report.shape_target:.0%} risk: {report.shapes.reason}"]
+    lines += [f"  - {o.name}: peak {o.peak_instances} instances, {o.cost:,.0f} {currency}, worst month "
+              f"{o.max_breach_probability:.1%} ({o.assumption or o.basis})" for o in report.shapes.outcomes]
+    lines += [f"  assumption: {a}" for a in report.assumptions]
+    return lines
+
+
+CSV_COLUMNS = ("breach_probability", "trigger_probability", "fleet_at_target", "fleet_p10", "fleet_p50", "fleet_p90")
+"""Risk columns appended to each month of ``capplan plan --csv``."""
+
+
+def with_risk_columns(rows: list[dict[str, object]], report: RiskReport | None) -> list[dict[str, object]]:
+    """Budget rows with the month's risk columns added (unchanged without a risk report)."""
+    if report is None:
+        return rows
+    by_month = {r["month"]: r for r in risk_month_rows(report)}
+    return [{**row, **{k: by_month.get(row["month"], {}).get(k) for k in CSV_COLUMNS}} for row in rows]

@@ -11,6 +11,7 @@ import typer
 
 from capplan.config import load_config
 from capplan.errors import ConfigError, SloBreached
+from capplan.app.risk import risk_summary_lines, with_risk_columns
 from capplan.app.planning import PlanReport, budget_rows, build_plan, build_triggers, plan_as_dict, unavoidable_breach
 
 _COLUMNS = (
@@ -82,7 +83,7 @@ def rules_command(
 
 def render_csv(report: PlanReport, months: int | None) -> str:
     """The month-by-month budget table as CSV (costs in the plan's currency)."""
-    rows = budget_rows(report, months)
+    rows = with_risk_columns(budget_rows(report, months), getattr(report, "risk", None))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -108,6 +109,8 @@ def render_text(report: PlanReport, months: int | None) -> str:
               f"redundancy {costs.total_redundancy:,.0f})"]
     lines += [f"  - {o.name}: {o.total:,.0f}, saves {o.saving:,.0f} ({o.saving_fraction:.0%}); {o.note}"
               for o in costs.options]
+    if getattr(report, "risk", None) is not None:
+        lines += ["", *risk_summary_lines(report.risk, costs.currency, months)]
     lines += [f"warning: {w}" for w in report.warnings]
     return "\n".join(lines)
 

@@ -20,6 +20,7 @@ import numpy as np
 from capplan.models.saturation import SaturationEstimate
 from capplan.app.planning import PlanReport
 from capplan.report import charts
+from capplan.report.risk_plot import risk_chart
 from capplan.report.facts import AlertThreshold, ChartSpec, CostOption, ForecastFacts, PlanFacts, SaturationFacts, TriggerFacts
 
 DAYS_PER_MONTH = 730.0 / 24.0
@@ -130,7 +131,7 @@ def plan_charts(report: PlanReport, history=None, interval: float = 0.8) -> tupl
     return (charts.chart_spec("forecast", f"Daily peak demand, forecast P50–{upper} and capacity", demand),
             charts.chart_spec("instances", "Instances needed and planned", instances),
             charts.chart_spec("cost", f"Monthly cost ({costs.currency}, on-demand prices; bars add up to P90)",
-                              cost))
+                              cost)) + (() if getattr(report, "risk", None) is None else (risk_chart(report),))
 
 
 def _threshold(value: float, unit: str) -> str:
