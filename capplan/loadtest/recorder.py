@@ -224,7 +224,35 @@ def observed_from_sketch(sketch: LatencySketch, requests: int, errors: int) -> d
                 "mean": sketch.mean_ms, "error_rate": errors / requests if requests else 0.0}
     for pct in range(1, 100):  # any integer percentile an SLO may name, e.g. p75
         observed.setdefault(f"p{pct}", sketch.quantile(pct / 100))
-    return observed
+    return _SketchObserved(sketch, observed)
+
+
+class _SketchObserved(dict):
+    """The observed mapping, answering any other percentile an SLO names (``p99.99``) from the sketch."""
+
+    def __init__(self, sketch: LatencySketch, values: dict[str, float]) -> None:
+        super().__init__(values)
+        self._sketch = sketch
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or _percentile(key) is not None
+
+    def __missing__(self, key: str) -> float:
+        q = _percentile(key)
+        if q is None:
+            raise KeyError(key)
+        return self._sketch.quantile(q)
+
+
+def _percentile(key: object) -> float | None:
+    """``"p99.99"`` -> 0.9999; None for anything that is not a percentile key."""
+    if not isinstance(key, str) or not key.startswith("p"):
+        return None
+    try:
+        value = float(key[1:])
+    except ValueError:
+        return None
+    return value / 100 if 0 < value < 100 else None
 
 
 @dataclass

@@ -19,6 +19,7 @@ bad-event ratio ÷ error budget (budget = allowed error rate, or 1 − q for a l
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from capplan.models.capacity import FleetSpec, InstanceCapacity
@@ -229,8 +230,15 @@ def burn_rate_rules(slos: tuple[Slo, ...], names: MetricNames) -> tuple[AlertRul
 
 
 def _camel(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.replace(".", "_").replace("-", " ").replace("_", " ")
-                   .split())
+    """CamelCase of a user-given name, keeping only letters and digits (alert names are identifiers)."""
+    words = re.sub(r"[^A-Za-z0-9]+", " ", name).split()
+    return "".join(part[:1].upper() + part[1:] for part in words)
+
+
+def template_literal(text: str) -> str:
+    """``text`` as Go-template literal text: Prometheus expands annotations as templates, so a
+    ``{{`` in a user-given name (service, resource) would be parsed as an action."""
+    return text.replace("{{", '{{ "{{" }}')
 
 
 def rule_groups_as_dict(groups: tuple[RuleGroup, ...]) -> dict:
@@ -243,7 +251,8 @@ def rule_groups_as_dict(groups: tuple[RuleGroup, ...]) -> dict:
             if rule.for_s > 0:
                 item["for"] = promql_duration(rule.for_s)
             item["labels"] = {"severity": rule.severity}
-            item["annotations"] = {"summary": rule.summary, "description": rule.description}
+            item["annotations"] = {"summary": template_literal(rule.summary),
+                                   "description": template_literal(rule.description)}
             rules.append(item)
         out.append({"name": group.name, "interval": promql_duration(group.interval_s), "rules": rules})
     return {"groups": out}

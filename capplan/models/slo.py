@@ -8,7 +8,9 @@ Grammar (whitespace allowed around the operator, none inside a value)::
     value    := NUMBER ("ms" | "s" | "us")        for latency metrics
               | NUMBER "%" | NUMBER                for error_rate (a fraction <= 1)
 
-Latency thresholds are normalised to milliseconds, error rates to fractions.
+Latency thresholds are normalised to milliseconds, error rates to fractions. A latency
+threshold must be positive (``p95<0ms`` can never be met), a percentile have at most three
+decimals (``p99.999``: a finer one needs more requests than any step measures).
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from capplan.errors import ConfigError
 
 _SLO_RE = re.compile(r"^\s*(?P<metric>p\d+(?:\.\d+)?|max|mean|error_rate)\s*(?P<op><=|<)\s*(?P<value>\S+)\s*$")
 _LATENCY_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>ms|s|us)$")
+_SIGNED_RE = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:ms|s|us|%)?$")
+_PERCENTILE_RE = re.compile(r"^p(?:0|[1-9]\d?)(?:\.\d{1,3})?$")
+MAX_LATENCY_MS = 86_400_000.0
+"""Largest latency threshold (one day, in ms); anything above is a typo."""
 _RATE_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<pct>%?)$")
 _UNIT_TO_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
 _EXAMPLES = 'write it like "p95<300ms", "p99.9<=1s" or "error_rate<0.5%"'
@@ -88,6 +94,9 @@ def parse_slo(text: str) -> Slo:
         threshold = _parse_latency(raw, text)
         if metric.startswith("p") and not 0 < float(metric[1:]) < 100:
             raise ConfigError(f"SLO percentile must be between 0 and 100, {text!r}, use e.g. p95 or p99.9")
+        if metric.startswith("p") and not _PERCENTILE_RE.match(metric):
+            raise ConfigError(f"SLO percentile has too many decimals, {text!r}, use at most three "
+                              "(e.g. p99.999): finer tails need more requests than a step measures")
     return Slo(metric=metric, op=op, threshold=threshold, text=f"{metric}{op}{raw}")
 
 
@@ -134,14 +143,24 @@ def _is_number(text: str) -> bool:
 
 def _parse_latency(raw: str, text: str) -> float:
     match = _LATENCY_RE.match(raw)
+    if match is None and _SIGNED_RE.match(raw) and raw[-1] in "su":
+        raise ConfigError(f"SLO latency threshold must be a plain positive number, {text!r}, "
+                          'write e.g. "p95<300ms"')
     if match is None:
         raise ConfigError(f"SLO latency needs a unit written right after the number (ms, s or us), {text!r}, "
                           'write e.g. "p95<300ms"')
-    return float(match["num"]) * _UNIT_TO_MS[match["unit"]]
+    threshold = float(match["num"]) * _UNIT_TO_MS[match["unit"]]
+    if not 0 < threshold <= MAX_LATENCY_MS:
+        raise ConfigError(f"SLO latency threshold must be above 0 and at most one day, {text!r}, "
+                          'write e.g. "p95<300ms"')
+    return threshold
 
 
 def _parse_rate(raw: str, text: str) -> float:
     match = _RATE_RE.match(raw)
+    if match is None and _SIGNED_RE.match(raw):
+        raise ConfigError(f"SLO error rate must be a plain number from 0 to 1 (or 0% to 100%), {text!r}, "
+                          'write e.g. "error_rate<0.5%"')
     if match is None:
         raise ConfigError(f"SLO error rate must be a percentage or a fraction, {text!r}, "
                           'write e.g. "error_rate<0.5%" or "error_rate<0.005"')

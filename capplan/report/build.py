@@ -23,7 +23,8 @@ from capplan.report import adapters, run_facts
 from capplan.report.facts import ChartSpec, ReportFacts
 from capplan.store.history import History
 from capplan.store.measurements import load_measurements
-from capplan.store.runs import Run, list_runs, read_run
+from capplan.store.run_reader import read_latest_runs
+from capplan.store.runs import Run
 
 SCENARIO_ORDER = ("baseline", "stress", "spike", "soak")
 
@@ -42,9 +43,10 @@ class ReportResults:
 
 def collect_results(config: CapplanConfig, today: date | None = None, plan: PlanReport | None = None) -> ReportResults:
     """Read runs, estimate saturation, read the history and plan (or reuse ``plan``)."""
-    runs = latest_runs(config.resolve(config.loadtest.out_dir))
+    runs, run_warnings = read_latest_runs(config.resolve(config.loadtest.out_dir), SCENARIO_ORDER)
     stress_dirs = [config.resolve(p) for p in config.capacity.runs] or [r.path for r in runs if r.scenario == "stress"]
     saturation, warnings = _saturation(config, stress_dirs)
+    warnings = list(run_warnings) + list(warnings)  # a damaged run is skipped, never fatal
     history = read_demand_history(config)
     plan_report = plan if plan is not None else build_plan(config, today)
     warnings += _capacity_mismatch(config, plan_report, saturation)
@@ -53,11 +55,7 @@ def collect_results(config: CapplanConfig, today: date | None = None, plan: Plan
 
 def latest_runs(root: Path) -> tuple[Run, ...]:
     """The most recent run of each scenario under ``root`` (complete runs preferred), in scenario order."""
-    chosen: dict[str, Path] = {}
-    for summary in list_runs(root):  # oldest first, so later ones win
-        if summary.scenario in SCENARIO_ORDER and (summary.complete or summary.scenario not in chosen):
-            chosen[summary.scenario] = summary.path
-    return tuple(read_run(chosen[s]) for s in SCENARIO_ORDER if s in chosen)
+    return read_latest_runs(root, SCENARIO_ORDER)[0]  # unreadable runs are skipped (store warns)
 
 
 def report_facts(results: ReportResults, generated_at: datetime | None = None) -> ReportFacts:

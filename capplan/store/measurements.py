@@ -30,6 +30,10 @@ from capplan.models.steps import LATENCY_KEYS, Measurements
 _CONCURRENCY = ("concurrency", "users", "threads", "connections", "vus", "n")
 _THROUGHPUT = ("throughput", "throughput_rps", "rps", "requests_per_s", "x")
 _PERCENTILE_COLUMN = re.compile(r"^(?:latency_)?(p\d+(?:\.\d+)?|max|mean)_ms$")
+MAX_MEASURED = 1e9
+"""Largest value a measurement column takes (users, req/s, ms): above it a value is a typo or
+garbage, and the fits (least squares on N and X) lose all precision."""
+
 _STEP_PERCENTILES = {"latency_p50_ms": "p50", "latency_p90_ms": "p90", "latency_p95_ms": "p95",
                      "latency_p99_ms": "p99", "latency_p999_ms": "p99.9", "latency_max_ms": "max",
                      "latency_mean_ms": "mean"}
@@ -251,7 +255,19 @@ def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputDataError(f"non-numeric {column} in measurements CSV row {row + 2}, "
                              f"{frame[column].iloc[row]!r} in {str(path)!r}, write plain numbers")
-    return values.to_numpy(dtype=float)
+    out = values.to_numpy(dtype=float)
+    check_measured_range(out, column, str(path))
+    return out
+
+
+def check_measured_range(values: np.ndarray, column: str, where: str) -> None:
+    """InputDataError for an infinite value or one above :data:`MAX_MEASURED` in magnitude (NaN is missing)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(np.nan_to_num(values)) > MAX_MEASURED)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputDataError(f"{column} out of range in row {row + 2} of {where!r}, {float(values[row])!r}, "
+                             f"write values up to {MAX_MEASURED:g}")
 
 
 def _optional(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray | None:

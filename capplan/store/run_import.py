@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from capplan.errors import InputDataError
+from capplan.store.measurements import check_measured_range
 from capplan.store.run_writer import DEFAULT_ROOT, RunWriter
 
 _LOCUST_REQUIRED = ("Timestamp", "User Count", "Name", "Total Request Count", "Total Failure Count",
@@ -71,6 +72,8 @@ def read_locust_history(path: Path, name: str = "Aggregated") -> tuple[pd.DataFr
         raise InputDataError(f"Locust history has no rows named {name!r}, {str(path)!r}: use name='Aggregated'")
     for column in _LOCUST_REQUIRED[3:] + ("Timestamp", "User Count"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce")
+    for column in ("User Count", "Total Average Response Time"):  # counters of long runs may pass 1e9
+        check_measured_range(rows[column].to_numpy(dtype=float), column, str(path))
     bad = rows[list(_LOCUST_REQUIRED[:2] + _LOCUST_REQUIRED[3:])].isna().any(axis=1)
     if bad.any():
         line = int(rows.index[bad][0]) + 2
@@ -248,6 +251,7 @@ def _numeric_column(series: pd.Series, name: str, source: Path) -> pd.Series:
         line = int(series.index[bad][0]) + 2
         raise InputDataError(f"measurements CSV has a non-numeric {name} on line {line}, "
                              f"{series[bad].iloc[0]!r} in {str(source)!r}: write plain numbers")
+    check_measured_range(values.to_numpy(dtype=float), name, str(source))
     return values
 
 

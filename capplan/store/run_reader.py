@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,28 @@ def list_runs(root: Path | str) -> list[RunSummary]:
         found.append(RunSummary(child, str(meta["run_id"]), str(meta["scenario"]), str(meta["started_at"]),
                                 status, meta["status"] == "complete"))
     return sorted(found, key=lambda r: (r.started_at, r.run_id))
+
+
+def read_latest_runs(root: Path | str, scenarios: Sequence[str]) -> tuple[tuple[Run, ...], tuple[str, ...]]:
+    """The latest readable run of each of ``scenarios`` under ``root`` (complete ones preferred), and warnings.
+
+    A run whose files cannot be read (a torn ``seconds.parquet``, a corrupt run.json) is
+    skipped with a warning naming it, and the next most recent run of that scenario is used:
+    one damaged run never takes a whole report down.
+    """
+    by_scenario: dict[str, list[RunSummary]] = {s: [] for s in scenarios}
+    for summary in list_runs(root):
+        if summary.scenario in by_scenario:
+            by_scenario[summary.scenario].append(summary)
+    runs: list[Run] = []
+    warnings: list[str] = []
+    for scenario in scenarios:
+        # newest complete runs first, then the newest incomplete ones
+        candidates = sorted(by_scenario[scenario], key=lambda r: (r.complete, r.started_at, r.run_id), reverse=True)
+        for summary in candidates:
+            try:
+                runs.append(read_run(summary.path))
+                break
+            except InputDataError as exc:
+                warnings.append(f"skipped run {summary.run_id}: {exc}")
+    return tuple(runs), tuple(warnings)
