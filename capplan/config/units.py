@@ -17,6 +17,8 @@ HOURS_PER_MONTH = 730.0
 """Hours in a billing month (AWS, GCP and Azure all price a month as 730 hours)."""
 
 SECONDS_PER_DAY = 86_400.0
+MAX_DURATION_S = 100 * 365.0 * SECONDS_PER_DAY
+"""Longest duration any field takes (100 years): longer ones are typos, and overflow date arithmetic."""
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
 DAYS_PER_YEAR = 365.0
 
@@ -117,7 +119,11 @@ def parse_duration(text: object) -> Duration:
             f"must be a number followed directly by a unit (ms, s, m, h, d, w, mo, y), got {text!r}, "
             'write e.g. "14d", "24mo" or "300ms" with no space'
         )
-    return Duration(seconds=float(match["num"]) * _DURATION_UNITS_S[match["unit"]], text=text)
+    seconds = float(match["num"]) * _DURATION_UNITS_S[match["unit"]]
+    if seconds > MAX_DURATION_S:  # dates beyond ~2260 overflow pandas' nanosecond timestamps
+        raise ValueError(f"is longer than {MAX_DURATION_S / (DAYS_PER_YEAR * SECONDS_PER_DAY):.0f} years, got "
+                         f"{text!r}, write a planning horizon such as \"24mo\" or \"5y\"")
+    return Duration(seconds=seconds, text=text)
 
 
 def parse_growth(text: object) -> Growth:
