@@ -187,3 +187,19 @@ def test_plan_text_and_csv_show_the_risk(tmp_path):
     assert "P(breach)" in text and "losing one of 3 zones" in text and "newsvendor" in text
     rows = with_risk_columns([{"month": "2027-01", "cost_p90": 1.0}], risk)
     assert set(CSV_COLUMNS) <= set(rows[0]) and rows[0]["fleet_at_target"] == risk.months[0].fleet_at_target
+
+
+def test_the_review_archive_keeps_the_monthly_risk(tmp_path):
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from capplan.app.risk import risk_snapshot
+    from capplan.models.review import PlanSnapshot
+    from capplan.store.reviews import read_snapshot, write_snapshot
+
+    _, plan, risk = _assess(_config(tmp_path))
+    months = risk_snapshot(SimpleNamespace(plan=plan, risk=risk))
+    assert months[0].breach_capacity_rps == (risk.months[0].risk.fleet - 1) * 350.0  # N+1: one instance down
+    snapshot = PlanSnapshot("svc", datetime(2027, 1, 1, tzinfo=timezone.utc), TODAY, (TODAY,), (1.0,), (1.0,), 4,
+                            1.0, None, None, risk_months=months)
+    assert read_snapshot(write_snapshot(snapshot, tmp_path / "archive")).risk_months == months

@@ -305,3 +305,18 @@ def with_risk_columns(rows: list[dict[str, object]], report: RiskReport | None) 
         return rows
     by_month = {r["month"]: r for r in risk_month_rows(report)}
     return [{**row, **{k: by_month.get(row["month"], {}).get(k) for k in CSV_COLUMNS}} for row in rows]
+
+
+def risk_snapshot(report: Any) -> tuple:
+    """Per month of a :class:`PlanReport`, what the review archive keeps of the risk (empty without one)."""
+    from capplan.models.risk_review import RiskSnapshotMonth
+
+    risk = getattr(report, "risk", None)
+    if risk is None:
+        return ()
+    redundancy, cap = report.plan.fleet.redundancy, risk.capacity
+    trigger = cap.safe_fraction * report.plan.fleet.trigger_utilization
+    return tuple(RiskSnapshotMonth(m.risk.month, m.risk.fleet, m.risk.breach_probability, m.risk.trigger_probability,
+                                   redundancy.usable_of(m.risk.fleet) * cap.max_rps,
+                                   redundancy.usable_of(m.risk.fleet) * cap.max_rps * trigger)
+                 for m in risk.months)

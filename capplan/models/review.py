@@ -23,6 +23,7 @@ from datetime import date, datetime
 import numpy as np
 
 from capplan.errors import InputDataError
+from capplan.models.risk_review import RiskCheck, RiskSnapshotMonth, risk_checks
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class PlanSnapshot:
     recommendations: tuple[str, ...] = ()
     cost_usd_month: float | None = None
     demand_source: str = ""
+    risk_months: tuple[RiskSnapshotMonth, ...] = ()  # predicted monthly risk (capplan.models.risk_review)
 
     def __post_init__(self) -> None:
         if not len(self.days) == len(self.p50_rps) == len(self.p90_rps):
@@ -96,6 +98,7 @@ class Review:
     forecast_error: ForecastError | None
     runway_change_days: int | None
     crossed: tuple[CrossedTrigger, ...]
+    risk: tuple[RiskCheck, ...] = ()  # last plan's predicted monthly risk against the actual peaks
 
 
 def forecast_error(days: tuple[date, ...], p50_rps: tuple[float, ...], p90_rps: tuple[float, ...],
@@ -137,4 +140,5 @@ def review_plans(previous: PlanSnapshot, current: PlanSnapshot, actual: dict[dat
     return Review(previous=previous, current=current,
                   forecast_error=forecast_error(previous.days, previous.p50_rps, previous.p90_rps, actual),
                   runway_change_days=runway_change_days(previous, current),
-                  crossed=crossed_triggers(previous, actual, today))
+                  crossed=crossed_triggers(previous, actual, today),
+                  risk=risk_checks(previous.risk_months, actual))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from capplan.models.review import Review
+from capplan.models.risk_review import brier_score
 from capplan.report.facts import ChartSpec
 from capplan.report.view import ReportView, Section, Table, format_rps, format_usd
 
@@ -27,7 +28,7 @@ class ReviewFacts:
 def build_review_view(report: ReportView, facts: ReviewFacts) -> ReportView:
     """The review document: review sections, then every section of today's ``report``."""
     review = facts.review
-    sections = (_forecast_section(facts), _runway_section(review), _crossed_section(review))
+    sections = (_forecast_section(facts), _runway_section(review), _crossed_section(review), _risk_section(review))
     return replace(report, title=f"Monthly capacity review: {report.service}", kicker="Monthly capacity review",
                    cards=_cards(review) + report.cards[:3], sections=sections + report.sections)
 
@@ -103,6 +104,20 @@ def _crossed_section(review: Review | None) -> Section:
                    tables=(Table(("trigger", "crossed on", "how"), rows),) if rows else (),
                    absent=f"No trigger of the plan archived {review.previous.archived_at:%Y-%m-%d} "
                           "has been crossed since.")
+
+
+def _risk_section(review: Review | None) -> Section:
+    """Last plan's predicted monthly breach and trigger risk beside what the actual peaks did (issue 12)."""
+    title = "Predicted risk against what happened"
+    if review is None or not review.risk:
+        return Section("review-risk", title, absent="No archived monthly risk with actual traffic to compare yet.")
+    rows = tuple((c.month, str(c.days), format_rps(c.actual_peak_rps), f"{c.breach_probability:.1%}",
+                  "yes" if c.breached else "no", f"{c.trigger_probability:.1%}", "yes" if c.crossed else "no")
+                 for c in review.risk)
+    score = brier_score(review.risk)
+    return Section("review-risk", title, tables=(Table(
+        ("month", "days", "actual peak", "predicted P(breach)", "breached", "predicted P(trigger)", "crossed"),
+        rows),), note=f"Brier score of the breach risk over these months: {score:.3f} (0 is perfect).")
 
 
 def _runway_change(review: Review) -> str:

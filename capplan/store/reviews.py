@@ -16,7 +16,9 @@ from pathlib import Path
 from capplan.config import CapplanConfig
 from capplan.errors import InputDataError, ReportError
 from capplan.models.review import PlanSnapshot, SnapshotTrigger
+from capplan.models.risk_review import RiskSnapshotMonth
 from capplan.app.planning import PlanReport
+from capplan.app.risk import risk_snapshot
 from capplan.store.atomic import write_text_atomic
 
 SCHEMA_VERSION = 1
@@ -45,7 +47,7 @@ def snapshot_of(report: PlanReport, config: CapplanConfig, archived_at: datetime
         current_instances=plan.fleet.current_count, safe_capacity_rps=float(runway.safe_capacity_rps),
         runway_date=to_date(runway.safe_exceeded_date), act_by=facts.act_by, triggers=tuple(triggers),
         recommendations=tuple(report.recommendations), cost_usd_month=facts.cost_usd_month_now,
-        demand_source=report.demand_source)
+        demand_source=report.demand_source, risk_months=risk_snapshot(report))
 
 
 def archive_plan(report: PlanReport, config: CapplanConfig, archived_at: datetime) -> Path:
@@ -80,6 +82,7 @@ def snapshot_to_dict(snapshot: PlanSnapshot) -> dict:
                       "order_by": _iso(t.order_by)} for t in snapshot.triggers],
         "forecast": {"ds": [d.isoformat() for d in snapshot.days], "p50_rps": list(snapshot.p50_rps),
                      "p90_rps": list(snapshot.p90_rps)},
+        "risk": [vars(m) for m in snapshot.risk_months],
     }
 
 
@@ -99,7 +102,8 @@ def read_snapshot(path: Path) -> PlanSnapshot:
             triggers=tuple(SnapshotTrigger(t["name"], t["threshold_rps"], _date(t["expected"]), _date(t["order_by"]))
                            for t in raw["triggers"]),
             recommendations=tuple(raw.get("recommendations", ())), cost_usd_month=raw.get("cost_usd_month"),
-            demand_source=str(raw.get("demand_source", "")))
+            demand_source=str(raw.get("demand_source", "")),
+            risk_months=tuple(RiskSnapshotMonth(**m) for m in raw.get("risk", ())))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputDataError(f"cannot read archived plan, {path} ({exc.__class__.__name__}: {exc}), "
                              "delete or move the file out of the archive directory") from exc
