@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from capplan.loadtest.recorder import SecondBucket, observed_from_sketch
 from capplan.loadtest.settings import LoadTestSettings, Verdict
-from capplan.models.drift import assess_drift, spike_recovery
+from capplan.models.drift import SUMMARY_VERSION, soak_summary, spike_summary
 from capplan.models.slo import evaluate_slos, parse_slos
 
 GEN_CPU_LIMIT_PCT = 90.0
@@ -89,6 +89,7 @@ def build_summary(settings: LoadTestSettings, total: SecondBucket, series: Serie
     hot = [series.t_s[i] for i in _loaded(series)
            if not math.isnan(series.gen_cpu_pct[i]) and series.gen_cpu_pct[i] > GEN_CPU_LIMIT_PCT]
     summary: dict[str, Any] = {
+        "summary_version": SUMMARY_VERSION,
         "totals": totals(total, series),
         "errors_by_kind": dict(sorted(total.errors_by_kind.items())),
         "generator_cpu_over_90pct_s": hot[:50], "generator_bottleneck": bool(hot),
@@ -112,22 +113,16 @@ def build_summary(settings: LoadTestSettings, total: SecondBucket, series: Serie
 
 def _spike(settings: LoadTestSettings, series: Series) -> dict[str, Any]:
     start = settings.spike_pre_s
-    rec = spike_recovery(series.t_s, series.p95_ms, series.error_rate, series.max_ms,
-                         (start, start + settings.spike_window_s), tolerance=settings.recovery_tolerance)
-    return {**asdict(rec), "recovered": rec.recovered, "multiplier": settings.spike_multiplier,
-            "window_s": [start, start + settings.spike_window_s]}
+    rec = spike_summary(series.t_s, series.stage, series.p95_ms, series.error_rate, series.max_ms,
+                        (start, start + settings.spike_window_s), settings.recovery_tolerance)
+    return {**rec.to_dict(), "multiplier": settings.spike_multiplier}
 
 
 def _soak(series: Series, steps: list[dict[str, Any]]) -> dict[str, Any]:
     soak = next((s for s in steps if s["stage"] == "soak"), None)
-    start = soak["steady_start_s"] if soak else 0.0
-    keep = [i for i, t in enumerate(series.t_s) if t >= start]
-    pick = (lambda col: [col[i] for i in keep])
-    drift = assess_drift(pick(series.t_s), pick(series.p95_ms), pick(series.error_rate), pick(series.rss_mb))
-    trends = {"p95": drift.p95, "error_rate": drift.error_rate, "rss": drift.rss}
-    return {"verdict": drift.verdict, "reasons": list(drift.reasons),
-            "trends": {k: (None if v is None else {**asdict(v), "slope_per_hour": v.slope_per_hour})
-                       for k, v in trends.items()}}
+    window = (soak["steady_start_s"], soak["end_s"]) if soak else None
+    drift = soak_summary(series.t_s, series.stage, series.p95_ms, series.error_rate, series.rss_mb, window)
+    return {**drift.to_dict(), "steady_window_s": None if window is None else list(window)}
 
 
 def build_verdict(settings: LoadTestSettings, steps: list[dict[str, Any]], summary: dict[str, Any]) -> Verdict:

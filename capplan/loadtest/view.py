@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from capplan.loadtest.settings import RunOutcome
+from capplan.models.drift import DriftAssessment, SpikeRecovery, format_recovery, format_slope
 
 
 def _ms(value: Any) -> str:
@@ -84,13 +85,16 @@ def _findings(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if summary.get("stress"):
         out.append(("stress stopped", str(summary["stress"].get("stop_reason"))))
     if summary.get("spike"):
-        sp = summary["spike"]
-        rec = f"{sp['recovery_s']:.0f} s" if sp.get("recovery_s") is not None else "not recovered"
-        out.append(("spike recovery", f"{rec}; peak p95 {_ms(sp['peak_p95_ms'])} ms, peak error rate "
-                    f"{(sp['peak_error_rate'] or 0):.2%}, peak latency {_ms(sp['peak_latency_ms'])} ms"))
+        sp = SpikeRecovery.from_dict(summary["spike"])
+        out.append(("spike recovery", f"{format_recovery(sp)} (p95 within {sp.tolerance:.0%} of before); peak p95 "
+                    f"{_ms(sp.peak_p95_ms)} ms, peak error rate {(sp.peak_error_rate or 0):.2%}, peak latency "
+                    f"{_ms(sp.peak_latency_ms)} ms"))
     if summary.get("soak"):
-        so = summary["soak"]
-        out.append(("soak drift", so["verdict"] + ("".join(f"; {r}" for r in so["reasons"]))))
+        so = DriftAssessment.from_dict(summary["soak"])
+        out.append(("soak drift", so.verdict + "".join(f"; {r}" for r in so.reasons)))
+        out.append(("p95 trend", format_slope(so.p95, "ms")))
+        if so.rss is not None:
+            out.append(("target memory trend", format_slope(so.rss, "MB")))
     if summary.get("open_model"):
         om = summary["open_model"]
         out.append(("open model", f"achieved {om['achieved_ratio']:.1%} of intended arrivals, mean generator "

@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
+
+SUMMARY_VERSION = 2
+"""run.json ``summary_version`` of summaries computed by :func:`spike_summary` / :func:`soak_summary`;
+runs written before (no version) are recomputed with the same functions when read."""
 
 RECOVERY_TOLERANCE = 0.2
 """Default spike tolerance: recovered when p95 is back within 20 % of its pre-spike level."""
@@ -37,6 +43,9 @@ class Trend:
     tau: float
     p_value: float
     n: int
+    intercept: float = math.nan
+    start_s: float = math.nan
+    end_s: float = math.nan
 
     @property
     def slope_per_hour(self) -> float:
@@ -46,6 +55,22 @@ class Trend:
     def is_significant(self, alpha: float = 0.05) -> bool:
         """Mann-Kendall rejects "no monotonic trend" at level ``alpha``."""
         return not math.isnan(self.p_value) and self.p_value < alpha
+
+    def line(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """End points ``((start_s, y), (end_s, y))`` of the Theil-Sen line over the observed span."""
+        if not all(math.isfinite(v) for v in (self.slope_per_s, self.intercept, self.start_s, self.end_s)):
+            return None
+        return tuple((t, self.intercept + self.slope_per_s * t) for t in (self.start_s, self.end_s))  # type: ignore
+
+    def to_dict(self) -> dict[str, float | int]:
+        """The fields plus ``slope_per_hour`` (what run.json stores)."""
+        return {**asdict(self), "slope_per_hour": self.slope_per_hour}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trend:
+        """Inverse of :meth:`to_dict`; None (JSON null) reads as NaN, missing newer fields as NaN."""
+        return cls(**{f.name: _number(data.get(f.name)) if f.name != "n" else int(data.get("n") or 0)
+                      for f in fields(cls)})
 
 
 def trend(t_s: Sequence[float], values: Sequence[float]) -> Trend:
@@ -60,13 +85,13 @@ def trend(t_s: Sequence[float], values: Sequence[float]) -> Trend:
     if len(y) < 3 or np.ptp(t) == 0:
         nan = math.nan
         return Trend(nan, nan, nan, nan, float(np.median(y)) if len(y) else nan, nan, nan, int(len(y)))
-    slope, _intercept, low, high = stats.theilslopes(y, t)
+    slope, intercept, low, high = stats.theilslopes(y, t)
     if np.ptp(y) == 0:
         tau, p_value = 0.0, 1.0
     else:
         tau, p_value = stats.kendalltau(t, y)
     return Trend(float(slope), float(low), float(high), float(slope * np.ptp(t)), float(np.median(y)),
-                 float(tau), float(p_value), int(len(y)))
+                 float(tau), float(p_value), int(len(y)), float(intercept), float(t.min()), float(t.max()))
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,20 @@ class DriftAssessment:
     def stable(self) -> bool:
         """True when no series degrades."""
         return not self.reasons
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's ``summary.soak`` block."""
+        trends = {"p95": self.p95, "error_rate": self.error_rate, "rss": self.rss}
+        return {"verdict": self.verdict, "reasons": list(self.reasons),
+                "trends": {k: None if v is None else v.to_dict() for k, v in trends.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftAssessment:
+        """Inverse of :meth:`to_dict`."""
+        trends = data.get("trends") or {}
+        rss = trends.get("rss")
+        return cls(str(data["verdict"]), tuple(data.get("reasons") or ()), Trend.from_dict(trends.get("p95") or {}),
+                   Trend.from_dict(trends.get("error_rate") or {}), None if rss is None else Trend.from_dict(rss))
 
 
 @dataclass(frozen=True)
@@ -133,11 +172,28 @@ class SpikeRecovery:
     peak_latency_ms: float
     peak_error_rate: float
     recovery_s: float | None
+    window_s: tuple[float, float] = (math.nan, math.nan)
+    tolerance: float = RECOVERY_TOLERANCE
 
     @property
     def recovered(self) -> bool:
         """True when the service came back within tolerance."""
         return self.recovery_s is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's ``summary.spike`` block (plus ``recovered``)."""
+        return {**asdict(self), "window_s": list(self.window_s), "recovered": self.recovered}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpikeRecovery:
+        """Inverse of :meth:`to_dict`."""
+        window = data.get("window_s") or (math.nan, math.nan)
+        rec = data.get("recovery_s")
+        return cls(_number(data.get("pre_p95_ms")), _number(data.get("pre_error_rate")),
+                   _number(data.get("peak_p95_ms")), _number(data.get("peak_latency_ms")),
+                   _number(data.get("peak_error_rate")), None if rec is None else float(rec),
+                   (_number(window[0]), _number(window[1])),
+                   float(data.get("tolerance") or RECOVERY_TOLERANCE))
 
 
 def spike_recovery(t_s: Sequence[float], p95_ms: Sequence[float], error_rate: Sequence[float],
@@ -158,7 +214,8 @@ def spike_recovery(t_s: Sequence[float], p95_ms: Sequence[float], error_rate: Se
     ok = (p95 <= pre_p95 * (1 + tolerance)) & (err <= pre_err + max(0.005, tolerance * pre_err))
     recovery = _first_run(t, ok, end, hold_s)
     return SpikeRecovery(pre_p95, pre_err, _nanmax(p95[during]), _nanmax(mx[during]), _nanmax(err[during]),
-                         None if recovery is None else max(0.0, recovery - end))
+                         None if recovery is None else max(0.0, recovery - end), (float(start), float(end)),
+                         float(tolerance))
 
 
 def _first_run(t: np.ndarray, ok: np.ndarray, from_s: float, hold_s: int) -> float | None:
@@ -174,3 +231,54 @@ def _first_run(t: np.ndarray, ok: np.ndarray, from_s: float, hold_s: int) -> flo
 
 def _nanmax(values: np.ndarray) -> float:
     return float(np.nanmax(values)) if values.size and not np.all(np.isnan(values)) else math.nan
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+NOT_LOADED = ("stopping", "init")
+"""Stages of seconds that are not under the scenario's load (partial shutdown / start seconds)."""
+
+
+def spike_summary(t_s: Sequence[float], stage: Sequence[str], p95_ms: Sequence[float],
+                  error_rate: Sequence[float], max_ms: Sequence[float], window: tuple[float, float],
+                  tolerance: float = RECOVERY_TOLERANCE) -> SpikeRecovery:
+    """:func:`spike_recovery` over the loaded seconds of a run (the one computation of a spike summary).
+
+    Seconds labelled ``stopping`` or ``init`` are left out; ``error_rate`` is NaN for a
+    second without completed requests.
+    """
+    keep = np.array([s not in NOT_LOADED for s in stage], dtype=bool)
+    cols = (np.asarray(a, dtype=float)[keep] for a in (t_s, p95_ms, error_rate, max_ms))
+    return spike_recovery(*cols, window, tolerance=tolerance)
+
+
+def soak_summary(t_s: Sequence[float], stage: Sequence[str], p95_ms: Sequence[float],
+                 error_rate: Sequence[float], rss_mb: Sequence[float], steady_s: tuple[float, float] | None,
+                 thresholds: DriftThresholds = DriftThresholds()) -> DriftAssessment:
+    """:func:`assess_drift` over the soak step's steady window ``steady_s`` = [start, end) in run seconds.
+
+    Without a recorded step (a run cut short) the loaded seconds of stage ``soak`` are used.
+    """
+    t = np.asarray(t_s, dtype=float)
+    stages = np.asarray(list(stage), dtype=object)
+    if steady_s is not None:
+        keep = (t >= steady_s[0]) & (t < steady_s[1]) & ~np.isin(stages, NOT_LOADED)
+    else:
+        keep = stages == "soak"
+    pick = (lambda col: np.asarray(col, dtype=float)[keep])
+    return assess_drift(pick(t_s), pick(p95_ms), pick(error_rate), pick(rss_mb), thresholds)
+
+
+def format_slope(trend_: Trend | None, unit: str) -> str:
+    """``+1.23 ms/h (Mann-Kendall p = 0.04)``: how every output shows a soak slope."""
+    if trend_ is None or not math.isfinite(trend_.slope_per_s):
+        return "not measured"
+    p = f"{trend_.p_value:.2g}" if math.isfinite(trend_.p_value) else "n/a"
+    return f"{trend_.slope_per_hour:+.4g} {unit}/h (Mann-Kendall p = {p})"
+
+
+def format_recovery(rec: SpikeRecovery) -> str:
+    """``3 s after the surge`` or ``not recovered``: how every output shows a spike's recovery."""
+    return "not recovered before the run ended" if rec.recovery_s is None else f"{rec.recovery_s:g} s after the surge"

@@ -2,20 +2,19 @@
 
 Instances over time, cost projection, spike recovery and soak drift, as plotly figures
 built from plain arrays (no I/O). :func:`chart_spec` turns any figure into the JSON the
-report embeds. Soak drift is the least-squares slope of p95 latency (ms per hour) and of
-the target's resident memory (MB per hour) against time (``numpy.polyfit``, degree 1).
+report embeds. Soak trend lines are the ones the run stored (Theil-Sen, :mod:`capplan.models.drift`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from capplan.models.drift import Trend, format_slope
 from capplan.report.facts import ChartSpec
 
 _LAYOUT = dict(
@@ -115,49 +114,46 @@ def spike_figure(t_s: Sequence[float], throughput_rps: Sequence[float], latency_
     return fig
 
 
-@dataclass(frozen=True)
-class Drift:
-    """Linear drift over a soak: slope per hour and the fitted line's end points."""
+def soak_figure(t_s: Sequence[float], latency_p95_ms: Sequence[float], rss_mb: Sequence[float] | None = None,
+                p95_trend: Trend | None = None, rss_trend: Trend | None = None) -> go.Figure:
+    """p95 latency (and target memory when known) over a soak, with the run's stored trend lines.
 
-    slope_per_h: float
-    intercept: float
-
-
-def linear_drift(t_s: Sequence[float], values: Sequence[float]) -> Drift | None:
-    """Least-squares slope of ``values`` per hour of ``t_s`` (NaNs dropped); None with < 3 points."""
-    t = np.asarray(t_s, dtype=float)
-    v = np.asarray(values, dtype=float)
-    keep = np.isfinite(t) & np.isfinite(v)
-    if keep.sum() < 3 or np.ptp(t[keep]) == 0:
-        return None
-    slope, intercept = np.polyfit(t[keep] / 3600.0, v[keep], 1)
-    return Drift(slope_per_h=float(slope), intercept=float(intercept))
-
-
-def soak_figure(t_s: Sequence[float], latency_p95_ms: Sequence[float],
-                rss_mb: Sequence[float] | None = None) -> go.Figure:
-    """p95 latency (and target memory when known) over a soak, with least-squares trend lines."""
+    The dashed lines are the Theil-Sen lines the run computed when it ended
+    (:class:`capplan.models.drift.Trend`: slope and intercept), labelled with the same slope
+    as the tables; the figure fits nothing itself.
+    """
     fig = go.Figure()
     t = list(t_s)
     fig.add_trace(go.Scatter(x=t, y=list(latency_p95_ms), name="p95 latency (ms)", mode="lines",
                              line=dict(color="#c62828", width=1.5)))
-    _add_trend(fig, t, latency_p95_ms, "p95 trend", "y", "ms/h")
-    if rss_mb is not None and np.isfinite(np.asarray(rss_mb, dtype=float)).any():
-        fig.add_trace(go.Scatter(x=t, y=list(rss_mb), name="target RSS (MB)", mode="lines", yaxis="y2",
+    _add_trend(fig, p95_trend, "p95 trend", "y", "ms")
+    rss = np.asarray(rss_mb if rss_mb is not None else [], dtype=float)
+    if np.isfinite(rss).any():
+        fig.add_trace(go.Scatter(x=t, y=list(rss), name="target RSS (MB)", mode="lines", yaxis="y2",
                                  line=dict(color="#2456a6", width=1.5)))
-        _add_trend(fig, t, rss_mb, "RSS trend", "y2", "MB/h")
-    fig.update_layout(**_LAYOUT, xaxis_title="seconds since start", yaxis_title="ms", yaxis_rangemode="tozero",
-                      yaxis2=dict(title="MB", overlaying="y", side="right"))
+        _add_trend(fig, rss_trend, "RSS trend", "y2", "MB")
+    fig.update_layout(**_LAYOUT, xaxis_title="seconds since start",
+                      yaxis=dict(title="ms", rangemode="tozero", tickformat=",.1f"),
+                      yaxis2=dict(title="MB", overlaying="y", side="right", tickformat=",.1f",
+                                  **_min_span(rss, 2.0)))
     return fig
 
 
-def _add_trend(fig: go.Figure, t: list[float], values: Sequence[float], name: str, axis: str, unit: str) -> None:
-    drift = linear_drift(t, values)
-    if drift is None:
+def _min_span(values: np.ndarray, span: float) -> dict:
+    """An axis range at least ``span`` wide around nearly constant values (else plotly zooms into noise)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.ptp(finite) >= span:
+        return {}
+    mid = float(np.median(finite))
+    return {"range": [mid - span / 2, mid + span / 2]}
+
+
+def _add_trend(fig: go.Figure, trend: Trend | None, name: str, axis: str, unit: str) -> None:
+    line = None if trend is None else trend.line()
+    if line is None:
         return
-    ends = [min(t), max(t)]
-    ys = [drift.intercept + drift.slope_per_h * x / 3600.0 for x in ends]
-    fig.add_trace(go.Scatter(x=ends, y=ys, name=f"{name} ({drift.slope_per_h:+.2f} {unit})", mode="lines",
+    (t0, y0), (t1, y1) = line
+    fig.add_trace(go.Scatter(x=[t0, t1], y=[y0, y1], name=f"{name} ({format_slope(trend, unit)})", mode="lines",
                              yaxis=axis, line=dict(dash="dash", color="#555")))
 
 

@@ -1,10 +1,9 @@
 """Load-test runs (:class:`capplan.store.runs.Run`) as report facts and charts (no I/O).
 
-Verdicts come from ``run.json`` as the runner wrote them. Spike recovery and soak drift
-are recomputed from the per-second rows with :mod:`capplan.models.drift` (spike:
-recovery time until p95 and error rate are back within 20 % of the pre-spike level for
-3 s; soak: Theil–Sen slopes with Mann–Kendall significance), so a report never depends on
-which summary keys a runner version wrote.
+Verdicts, spike recovery and soak drift come from ``run.json`` as the run stored them when it
+ended, with its own parameters (:func:`capplan.store.runs.run_findings`; runs written before
+summaries were stored are recomputed there, with the same functions). The soak chart draws
+the stored Theil-Sen lines, so the chart, the tables, the CLI and ``analyze`` show one slope.
 """
 
 from __future__ import annotations
@@ -14,11 +13,12 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
-from capplan.models.drift import assess_drift, spike_recovery
+from capplan.models.drift import format_recovery, format_slope
 from capplan.report import charts
 from capplan.report.facts import ChartSpec, ScenarioFacts, SloCheck
-from capplan.store.runs import Run
+from capplan.store.runs import Run, run_findings
 
 
 def scenario_facts(run: Run) -> ScenarioFacts:
@@ -57,38 +57,42 @@ def spike_chart(run: Run, slo_p95_ms: float | None = None) -> ChartSpec | None:
 
 
 def soak_chart(run: Run) -> ChartSpec | None:
-    """p95 latency and target memory over the soak with trend lines; None without seconds."""
+    """p95 latency and target memory over the soak with the run's stored trend lines; None without seconds."""
+    return None if (figure := soak_figure(run)) is None else charts.chart_spec(
+        "soak", f"Soak run {run.run_id}: p95 latency and target memory", figure)
+
+
+def soak_figure(run: Run) -> go.Figure | None:
+    """The soak chart's figure (the data a report embeds): seconds of the soak, stored trend lines."""
     sec = _soak_seconds(run)
     if sec.empty:
         return None
-    fig = charts.soak_figure(sec["t_s"], sec["latency_p95_ms"], sec["target_rss_mb"])
-    return charts.chart_spec("soak", f"Soak run {run.run_id}: p95 latency and target memory", fig)
+    drift = run_findings(run).soak
+    return charts.soak_figure(sec["t_s"], sec["latency_p95_ms"], sec["target_rss_mb"],
+                              None if drift is None else drift.p95, None if drift is None else drift.rss)
 
 
 def _spike_highlights(run: Run) -> tuple[tuple[str, str], ...]:
-    sec, window = run.seconds, spike_window_s(run)
-    if sec.empty or window is None:
+    rec = run_findings(run).spike
+    if rec is None:
         return (("Recovery", "not measured (no per-second data)"),)
-    rec = spike_recovery(sec["t_s"], sec["latency_p95_ms"], sec["error_rate"], sec["latency_max_ms"], window)
-    recovery = f"{rec.recovery_s:.0f} s after the surge" if rec.recovered else "did not recover before the run ended"
-    return (("Surge", f"{window[1] - window[0]:.0f} s from t = {window[0]:.0f} s"),
+    start, end = rec.window_s
+    return (("Surge", f"{end - start:.0f} s from t = {start:.0f} s"),
             ("p95 before / peak", f"{_ms(rec.pre_p95_ms)} / {_ms(rec.peak_p95_ms)}"),
             ("Peak error rate", f"{rec.peak_error_rate * 100:.2f} %"),
-            ("Recovery", recovery))
+            ("Recovery", f"{format_recovery(rec)} (p95 within {rec.tolerance:.0%} of before)"))
 
 
 def _soak_highlights(run: Run) -> tuple[tuple[str, str], ...]:
     sec = _soak_seconds(run)
-    if len(sec) < 10:
-        return (("Drift", "not measured (fewer than 10 s of soak data)"),)
-    rss = sec["target_rss_mb"] if sec["target_rss_mb"].notna().any() else None
-    drift = assess_drift(sec["t_s"], sec["latency_p95_ms"], sec["error_rate"], rss)
+    drift = run_findings(run).soak
+    if drift is None or drift.p95.n < 3:
+        return (("Drift", "not measured (too few seconds of soak data)"),)
     rows = [("Soak length", f"{(sec['t_s'].max() - sec['t_s'].min()) / 60:.1f} min"),
             ("Verdict", drift.verdict),
-            ("p95 trend", f"{drift.p95.slope_per_hour:+.3g} ms/h (Mann–Kendall p = {drift.p95.p_value:.2g})")]
+            ("p95 trend", format_slope(drift.p95, "ms"))]
     if drift.rss is not None:
-        rows.append(("Target memory trend", f"{drift.rss.slope_per_hour:+.3g} MB/h "
-                                            f"(p = {drift.rss.p_value:.2g})"))
+        rows.append(("Target memory trend", format_slope(drift.rss, "MB")))
     return tuple(rows) + tuple(("Reason", r) for r in drift.reasons)
 
 

@@ -215,3 +215,41 @@ def test_safe_row_names_the_capacity_the_utilisation_applies_to(measurements_csv
     result = runner.invoke(app, ["analyze", str(measurements_csv)])
     assert result.exit_code == 0, result.output
     assert "utilisation <= 0.8 of 100.0 req/s" in result.output
+
+
+def _store_with_two_runs(tmp_path):
+    store = tmp_path / "runs"
+    older = "concurrency,throughput,latency_ms\n1,50,20\n2,100,20\n4,150,27\n8,160,50\n"
+    newer = "concurrency,throughput,latency_ms\n1,90,11\n2,180,11\n4,350,11.4\n8,398,20.1\n16,400,40\n"
+    paths = []
+    for i, text in enumerate((older, newer)):
+        csv = tmp_path / f"m{i}.csv"
+        csv.write_text(text)
+        assert runner.invoke(app, ["loadtest", "import", str(csv), "--out", str(store)]).exit_code == 0
+        paths.append(max(store.iterdir(), key=lambda p: p.stat().st_mtime_ns))
+    return store, paths
+
+
+def _analyze_json(*args):
+    result = runner.invoke(app, ["analyze", *map(str, args), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_a_run_store_means_its_newest_run(tmp_path):
+    store, (_older, newer) = _store_with_two_runs(tmp_path)
+    assert _analyze_json(store) == _analyze_json(newer)
+    assert _analyze_json(store)["saturation"]["max_throughput_rps"] > 300
+
+
+def test_all_uses_every_run_of_the_store(tmp_path):
+    store, (older, newer) = _store_with_two_runs(tmp_path)
+    assert _analyze_json(store, "--all") == _analyze_json(older, newer)
+    assert _analyze_json(store, "--all") != _analyze_json(store)
+
+
+def test_an_empty_run_store_is_a_one_line_input_error(tmp_path):
+    (tmp_path / "runs").mkdir()
+    result = runner.invoke(app, ["analyze", str(tmp_path / "runs")])
+    assert result.exit_code == 3
+    assert "not a run directory nor a run store" in result.output and "Traceback" not in result.output

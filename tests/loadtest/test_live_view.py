@@ -71,7 +71,7 @@ def test_summary_table_shows_totals_findings_and_the_breached_slo():
                           "duration_s": 20.0, "latency_p50_ms": 5.0, "latency_p95_ms": 29.5,
                           "latency_p99_ms": 40.0, "latency_max_ms": 350.0})
     text = _render(summary_table(outcome))
-    for part in ("1000 (12 errors, 1.20%)", "spike recovery", "4 s; peak p95 180.0 ms", "BREACHED — post step",
+    for part in ("1000 (12 errors, 1.20%)", "spike recovery", "4 s after the surge", "peak p95 180.0 ms", "BREACHED — post step",
                  "p95<20ms", "observed 29.5 → breached", "HTTP 503: 12", "20261123T100000Z-spike"):
         assert part in text
 
