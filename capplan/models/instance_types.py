@@ -18,7 +18,7 @@ import numpy as np
 
 from capplan.errors import ModelError
 from capplan.models.capacity import Redundancy
-from capplan.models.risk import CapacityInterval, DemandPaths, fleet_risk, per_day, plan_to_risk
+from capplan.models.risk import CapacityInterval, DemandPaths, breach_probability, per_day, plan_to_risk
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ def plan_shape(paths: DemandPaths, shape: ShapeSpec, policy: tuple[Redundancy, i
     redundancy, minimum, target = policy
     monthly = plan_to_risk(paths, shape.capacity, redundancy, minimum, target)
     daily = per_day(paths, monthly)
-    risk = fleet_risk(paths, shape.capacity, daily, redundancy, 1.0)
-    worst = max(r.breach_probability for r in risk)
+    worst = float(breach_probability(paths, shape.capacity, daily, redundancy).max())
     safe_rps = shape.capacity.max_rps * shape.capacity.safe_fraction
     return ShapeOutcome(shape.name, shape.basis, shape.assumption, shape.hourly, tuple(int(n) for n in monthly),
                         int(monthly.max()), float((daily * day_hours).sum() * shape.hourly), worst,

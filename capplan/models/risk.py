@@ -106,6 +106,7 @@ class DemandPaths:
     months: tuple[str, ...]
     month_starts: np.ndarray
     capacity_z: np.ndarray
+    peaks: np.ndarray | None = None
 
     @property
     def paths(self) -> int:
@@ -113,8 +114,8 @@ class DemandPaths:
         return int(self.rps.shape[0])
 
     def month_peaks(self) -> np.ndarray:
-        """Each path's peak demand per month (paths × months, req/s)."""
-        return np.maximum.reduceat(self.rps, self.month_starts, axis=1)
+        """Each path's peak demand per month (paths × months, req/s; computed once when sampled)."""
+        return self.peaks if self.peaks is not None else np.maximum.reduceat(self.rps, self.month_starts, axis=1)
 
 
 @dataclass(frozen=True)
@@ -136,29 +137,36 @@ class MonthRisk:
     all_up_breach_probability: float
 
 
-def _split_scales(center: np.ndarray, upper: np.ndarray, lower: np.ndarray | None, z: float) -> tuple:
-    up = np.maximum(np.asarray(upper, dtype=float) - center, 0.0) / z
-    down = up if lower is None else np.maximum(center - np.asarray(lower, dtype=float), 0.0) / z
+def _split_scales(center: np.ndarray, upper: np.ndarray, lower: np.ndarray | None, z_lower: float) -> tuple:
+    up = np.maximum(np.asarray(upper, dtype=float) - center, 0.0) / Z90
+    down = up if lower is None else np.maximum(center - np.asarray(lower, dtype=float), 0.0) / z_lower
     return up, down
 
 
-def sample_demand_paths(demand: DemandSeries, settings: RiskSettings,
-                        p10_rps: np.ndarray | None = None) -> DemandPaths:
-    """Demand paths from the forecast's P50/P90 (and P10) per day (see the module formulas)."""
+def sample_demand_paths(demand: DemandSeries, settings: RiskSettings, p10_rps: np.ndarray | None = None,
+                        lower_quantile: float = 0.1) -> DemandPaths:
+    """Demand paths from the forecast's P50/P90 per day (see the module formulas).
+
+    ``p10_rps`` is the lower bound of the forecast interval, the ``lower_quantile``
+    quantile of demand (0.1 for an 80 % interval); without it the lower tail mirrors the upper.
+    """
     if p10_rps is not None and len(p10_rps) != len(demand.ds):
         raise InputDataError(f"P10 demand needs one value per day, got {len(p10_rps)} for {len(demand.ds)} days, "
                              "pass the forecast's yhat_lower")
+    if not 0.0 < lower_quantile < 0.5:
+        raise ModelError(f"the lower bound's quantile must be in (0, 0.5), got {lower_quantile!r}, "
+                         "pass (1 − interval) / 2")
     demand_rng, capacity_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(2))
     rho = settings.day_correlation
     z = math.sqrt(rho) * demand_rng.standard_normal((settings.paths, 1))
     if rho < 1.0:
         z = z + math.sqrt(1.0 - rho) * demand_rng.standard_normal((settings.paths, len(demand.ds)))
     center = np.asarray(demand.p50_rps, dtype=float)
-    up, down = _split_scales(center, demand.p90_rps, p10_rps, Z90)
+    up, down = _split_scales(center, demand.p90_rps, p10_rps, -float(ndtri(lower_quantile)))
     rps = np.maximum(center + np.where(z > 0, z * up, z * down), 0.0)
     months, starts = np.unique(demand.ds.astype("datetime64[M]"), return_index=True)
     return DemandPaths(demand.ds, rps, tuple(str(m) for m in months), starts,
-                       capacity_rng.standard_normal(settings.paths))
+                       capacity_rng.standard_normal(settings.paths), np.maximum.reduceat(rps, starts, axis=1))
 
 
 def sample_capacity(capacity: CapacityInterval, z: np.ndarray) -> np.ndarray:
@@ -178,12 +186,27 @@ def _usable(fleet: np.ndarray, redundancy: Redundancy) -> np.ndarray:
     return fleet - -(-fleet // redundancy.zones)
 
 
-def _monthly_exceedance(paths: DemandPaths, per_instance: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """Share of paths, per month, with a day whose demand exceeds ``usable_d × per_instance_p``."""
+def _worst_load(paths: DemandPaths, usable: np.ndarray) -> np.ndarray:
+    """Each path's highest demand per usable instance in each month (paths × months, req/s).
+
+    Infinite when a day with demand has no usable instance. A fleet constant within each
+    month (the risk plan) needs only the stored month peaks, not every day.
+    """
+    first = usable[paths.month_starts]
+    if np.array_equal(per_day(paths, first), usable):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(paths.month_peaks() > 0, paths.month_peaks() / first[None, :], 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(paths.rps > 0, paths.rps / usable[None, :], 0.0)  # per usable instance; inf when none
-    worst = np.maximum.reduceat(load, paths.month_starts, axis=1)
-    return (worst > per_instance[:, None]).mean(axis=0)
+        load = np.where(paths.rps > 0, paths.rps / usable[None, :], 0.0)
+    return np.maximum.reduceat(load, paths.month_starts, axis=1)
+
+
+def breach_probability(paths: DemandPaths, capacity: CapacityInterval, fleet_per_day: np.ndarray,
+                       redundancy: Redundancy) -> np.ndarray:
+    """Per month, the share of paths on which the fleet (after its tolerated failure) breaches."""
+    c = sample_capacity(capacity, paths.capacity_z)
+    worst = _worst_load(paths, _usable(np.asarray(fleet_per_day, dtype=np.int64), redundancy))
+    return (worst > c[:, None]).mean(axis=0)
 
 
 def _standard_error(p: np.ndarray, n: int) -> np.ndarray:
@@ -197,11 +220,11 @@ def fleet_risk(paths: DemandPaths, capacity: CapacityInterval, fleet_per_day: np
     if fleet.shape != (paths.rps.shape[1],):
         raise ModelError(f"planned fleet needs one count per day, got {fleet.shape} for {paths.rps.shape[1]} days, "
                          "pass the plan's daily fleet")
-    c = sample_capacity(capacity, paths.capacity_z)
-    usable = _usable(fleet, redundancy)
-    breach = _monthly_exceedance(paths, c, usable)
-    trigger = _monthly_exceedance(paths, c * capacity.safe_fraction * trigger_utilization, usable)
-    all_up = _monthly_exceedance(paths, c, fleet)
+    c = sample_capacity(capacity, paths.capacity_z)[:, None]
+    worst = _worst_load(paths, _usable(fleet, redundancy))
+    breach = (worst > c).mean(axis=0)
+    trigger = (worst > c * (capacity.safe_fraction * trigger_utilization)).mean(axis=0)
+    all_up = (_worst_load(paths, fleet) > c).mean(axis=0)
     peaks = np.maximum.reduceat(fleet, paths.month_starts)
     n = paths.paths
     b_se, t_se = _standard_error(breach, n), _standard_error(trigger, n)
