@@ -153,17 +153,23 @@ class _LiveProgress:
 
 
 def _import_command(
-    source: Path = typer.Argument(..., help="Locust --csv prefix or *_stats_history.csv, or a measurements CSV."),
-    kind: str = typer.Option("auto", "--format", help="auto, locust or measurements (concurrency,throughput"
-                             "[,latency_ms])."),
+    source: list[Path] = typer.Argument(..., help="Locust --csv prefix or *_stats_history.csv, a measurements CSV, "
+                                        "k6 --out json file, JMeter .jtl, or hey -o csv files (one per -c)."),
+    kind: str = typer.Option("auto", "--format", help="auto, locust, measurements (concurrency,throughput"
+                             "[,latency_ms]), k6, jmeter or hey."),
     out: Path = typer.Option(Path("datasets/runs"), "--out", help="Run store root."),
     host: str = typer.Option("unknown", "--host", help="The host the data was measured against (recorded only)."),
+    concurrency: list[int] = typer.Option([], "--concurrency", help="hey: the -c of each file, in order "
+                                          "(default: from names like hey-c8.csv)."),
+    summary: Path | None = typer.Option(None, "--summary", help="k6: its --summary-export file (kept beside)."),
+    load_model: str = typer.Option("auto", "--load-model", help="k6: auto, closed (VUs) or open (arrival rate)."),
 ) -> None:
-    """Import existing measurements as a run: Locust's --csv output or a generic measurements CSV."""
+    """Import existing measurements as a run: Locust, k6, JMeter or hey output, or a generic measurements CSV."""
     from capplan.loadtest.importing import import_run
 
-    run_dir = import_run(source, kind, out, host)
-    typer.echo(f"imported {source} as run {run_dir}")
+    run_dir = import_run(list(source), kind, out, host, concurrency=tuple(concurrency), summary=summary,
+                         load_model=load_model)
+    typer.echo(f"imported {', '.join(map(str, source))} as run {run_dir}")
 
 
 def register(app: typer.Typer) -> None:
@@ -174,6 +180,6 @@ def register(app: typer.Typer) -> None:
     for scenario in ("baseline", "stress", "spike", "soak"):
         group.command(scenario, help=SCENARIO_HELP[scenario] + " " + _EPILOG,
                       short_help=SHORT_HELP[scenario])(_scenario_command(scenario))
-    group.command("import", short_help="Import Locust --csv output or a measurements CSV as a run.")(
+    group.command("import", short_help="Import Locust, k6, JMeter or hey output, or a measurements CSV, as a run.")(
         _import_command)
     app.add_typer(group, name="loadtest")

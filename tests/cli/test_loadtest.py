@@ -125,7 +125,7 @@ def test_import_of_a_missing_file_exits_3(tmp_path):
 def test_import_rejects_an_unknown_format(tmp_path):
     csv = tmp_path / "m.csv"
     csv.write_text("concurrency,throughput\n1,2\n")
-    assert _invoke("import", str(csv), "--format", "jmeter").exit_code == 2
+    assert _invoke("import", str(csv), "--format", "gatling").exit_code == 2
 
 
 def test_each_scenario_help_lists_only_its_own_options():
