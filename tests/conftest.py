@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Locust's import runs gevent's monkey.patch_all(). It must come before anything imports ssl or
+# urllib3 (the kubernetes client, requests): patching after that recurses forever in ssl. Test
+# modules that need Locust are collected in the same process anyway, so patch first, once.
+import locust  # noqa: F401  isort: skip
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
