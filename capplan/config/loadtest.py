@@ -1,19 +1,22 @@
 """``[loadtest]`` and ``[loadtest.<scenario>]`` of capplan.toml, built from the knob declarations.
 
-Nothing is declared here: every key, its bounds and its help come from the knob fields of
-:class:`capplan.loadtest.settings.LoadTestSettings`. A key left out is ``None`` (not given),
-so the settings' own default applies — an empty ``[loadtest.stress]`` section and no
-section at all resolve to the same settings as no flags. Command-line flags override both.
+Nothing is declared here: every key, its default, its bounds and its help come from the knob
+fields of :class:`capplan.loadtest.settings.LoadTestSettings`, so a key left out takes the
+settings' own default — an empty ``[loadtest.stress]`` section and no section at all resolve
+to the same settings as no flags. Command-line flags override both.
 """
 
 from __future__ import annotations
 
+from dataclasses import MISSING
+from pathlib import PurePath
 from typing import Annotated, Any, get_args
 
 from pydantic import Field, create_model
 
 from capplan.config.base import DurationField, _Section
-from capplan.loadtest.knob import PER_SCENARIO, SCENARIOS, TOP, Knob, knobs_of
+from capplan.config.units import parse_duration
+from capplan.loadtest.knob import PER_SCENARIO, SCENARIOS, TOP, Knob, duration_text, knobs_of
 from capplan.loadtest.settings import LoadTestSettings
 
 
@@ -46,9 +49,19 @@ def config_fields(section: str, scenario: str | None = None) -> dict[str, tuple[
     return out
 
 
+def _config_default(spec: Knob, name: str) -> Any:
+    """The settings default as capplan.toml writes it (``"10s"`` as a Duration, paths as text)."""
+    default = LoadTestSettings.__dataclass_fields__[name].default
+    if default is None or default is MISSING:
+        return None
+    if spec.kind == "duration":
+        return parse_duration(duration_text(float(default)))
+    return str(default) if isinstance(default, PurePath) else default
+
+
 def _model(title: str, fields: dict[str, tuple[str, Knob]], doc: str, **sections: Any) -> type[_Section]:
     spec_fields: dict[str, Any] = {
-        key: (_value_type(spec, _annotation(name)) | None, Field(None, description=spec.help))
+        key: (_value_type(spec, _annotation(name)) | None, Field(_config_default(spec, name), description=spec.help))
         for key, (name, spec) in fields.items()}
     model = create_model(title, __base__=_Section, __doc__=doc, **spec_fields, **sections)
     return model

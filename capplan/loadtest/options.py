@@ -65,13 +65,16 @@ def read_config_defaults(path: Path, scenario: str) -> ConfigDefaults:
 
 
 def config_settings(loadtest: Any, scenario: str, base: Path) -> dict[str, Any]:
-    """Settings fields given in ``[loadtest]`` and ``[loadtest.<scenario>]`` (keys left out are not given)."""
+    """Settings fields written in ``[loadtest]`` and ``[loadtest.<scenario>]`` (keys left out are not given)."""
     fields: dict[str, Any] = {}
     section = getattr(loadtest, scenario)
     for name, (spec, _field) in knobs_of(LoadTestSettings).items():
         if spec.key is None or scenario not in spec.scenarios:
             continue
-        value = getattr(section if spec.section == PER_SCENARIO else loadtest, spec.key)
+        source = section if spec.section == PER_SCENARIO else loadtest
+        if spec.key not in source.model_fields_set:
+            continue  # left out: the declared default (a relative default path stays relative to the cwd)
+        value = getattr(source, spec.key)
         if value is None:
             continue
         if spec.kind == "duration":
