@@ -31,6 +31,7 @@ _COMMAND_MODULES = {
     "rules": "plan",
     "report": "report",
     "review": "report",
+    "compare": "compare",
 }
 
 

@@ -1,0 +1,447 @@
+"""Did a release regress? Two runs of one scenario, metric by metric, beyond noise.
+
+For every load level both runs measured (its steady seconds), and for a stress run's
+capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
+
+- **Latency** p50, p90, p95, p99, p99.9 (from the per-second sketches, merged) and the
+  mean: relative change ``new / base - 1``. Its sampling noise comes from a moving-block
+  bootstrap of each run's *seconds* (:mod:`capplan.models.bootstrap`): resamples of base
+  and new are independent, the standard error ``se`` is that of ``log(new / base)``
+  over the resamples, the interval is ``exp(log(new / base) ± z se) - 1`` and the test a
+  normal (Wald) test of ``log(new / base) = 0``. A percentile needs ``10 / (1 - q)``
+  requests in both runs (10 beyond it), else it is not compared.
+- **Throughput** at the matched offered load (closed model: users; open: arrival rate),
+  the same way; lower is worse.
+- **Error rate**: difference of proportions ``p_new - p_base`` (absolute), Fisher's exact
+  test and Newcombe's hybrid score interval (Newcombe, Stat. Med. 17, 1998,
+  method 10).
+- **Capacity** (stress runs): the saturation estimate's max throughput (relative; its
+  plateau resampled the same way, else its own interval); the knee and the USL σ, κ with
+  the intervals :func:`~capplan.models.saturation.estimate_saturation` gives (σ, κ
+  absolute differences, their standard errors from those intervals).
+
+Many metrics are tested at once, so the p-values are adjusted with Holm's step-down
+method (Holm, Scand. J. Statist. 6, 1979): the chance that identical runs show any
+"significant" metric stays at ``alpha`` (5 %), not 5 % per metric. A metric *regressed*
+(or *improved*) when its adjusted p-value is below ``alpha`` and it moved in the worse
+(better) direction; it *fails* when it regressed and its point effect is beyond the
+allowed amount (:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``).
+
+Noise between runs that no single run shows (the machine busier during one of them) is
+not in these intervals; docs/compare.md says how to check it with repeated baselines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from capplan.errors import ConfigError
+from capplan.models.bootstrap import SketchMatrix, block_weights, weighted_quantiles_ms, weighted_ratio
+
+PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
+"""Latency percentiles compared, name and quantile."""
+DEFAULT_MAX_REGRESSION: dict[str, float] = {
+    "p50": 0.10, "p90": 0.10, "p95": 0.10, "p99": 0.10, "p99.9": 0.10, "mean": 0.10,
+    "throughput": 0.05, "capacity": 0.05, "error_rate": 0.001,
+}
+"""Allowed regression per metric: relative for latency, throughput and capacity (10 %, 5 %,
+5 %); absolute for the error rate (0.1 percentage point). knee, usl_sigma and usl_kappa
+are reported but gate nothing unless given with ``--max-regression``."""
+METRICS = (*(name for name, _ in PERCENTILES), "mean", "throughput", "error_rate", "capacity", "knee",
+           "usl_sigma", "usl_kappa")
+Z95 = 1.959963984540054
+"""The standard normal's 97.5 % quantile (two-sided 95 % intervals)."""
+REGRESSED, IMPROVED, NO_CHANGE = "regressed", "improved", "no significant change"
+
+
+@dataclass(frozen=True, eq=False)
+class LevelWindow:
+    """The steady seconds of one load level of one run (arrays have one entry per second).
+
+    ``latency_sum_ms`` is the second's mean latency × requests (NaN when unknown);
+    ``sketches`` is None when the run holds no per-second sketches (Locust CSV imports).
+    """
+
+    label: str
+    requests: np.ndarray
+    errors: np.ndarray
+    seconds_s: np.ndarray
+    latency_sum_ms: np.ndarray
+    sketches: SketchMatrix | None
+
+    @property
+    def n_requests(self) -> int:
+        """Completed requests in the window (successes and failures)."""
+        return int(np.nansum(self.requests))
+
+
+@dataclass(frozen=True, eq=False)
+class CapacityInput:
+    """A stress run's saturation numbers (req/s, concurrency) and its plateau windows."""
+
+    max_throughput_rps: float
+    max_throughput_ci_rps: tuple[float, float]
+    knee_concurrency: float
+    usl_sigma: float
+    usl_sigma_ci: tuple[float, float]
+    usl_kappa: float
+    usl_kappa_ci: tuple[float, float]
+    plateau: tuple[LevelWindow, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """Significance level, allowed regressions, bootstrap size and seed (results are reproducible)."""
+
+    max_regression: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MAX_REGRESSION))
+    alpha: float = 0.05
+    n_resamples: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric at one level: values, effect with its 95 % interval, test, verdict.
+
+    ``effect`` is relative (``new/base - 1``) when ``relative`` is True, else absolute in
+    the metric's unit; ``allowed`` is in the same terms (None: not gated).
+    """
+
+    metric: str
+    level: str
+    unit: str
+    base: float
+    new: float
+    effect: float
+    effect_ci: tuple[float, float]
+    relative: bool
+    worse_when_higher: bool
+    p_value: float
+    p_adjusted: float
+    verdict: str
+    allowed: float | None
+    fails: bool
+    note: str = ""
+    base_ci: tuple[float, float] = (math.nan, math.nan)
+    new_ci: tuple[float, float] = (math.nan, math.nan)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (NaN as None)."""
+        return {"metric": self.metric, "level": self.level, "unit": self.unit, "base": _num(self.base),
+                "new": _num(self.new), "base_ci": [_num(v) for v in self.base_ci],
+                "new_ci": [_num(v) for v in self.new_ci], "effect": _num(self.effect), "effect_ci": [_num(v) for v in self.effect_ci],
+                "effect_kind": "relative" if self.relative else "absolute",
+                "worse_when": "higher" if self.worse_when_higher else "lower", "p_value": _num(self.p_value),
+                "p_adjusted": _num(self.p_adjusted), "verdict": self.verdict, "allowed": self.allowed,
+                "fails": self.fails, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every metric compared, the overall verdict and whether the gate fails (exit 1)."""
+
+    metrics: tuple[MetricComparison, ...]
+    verdict: str
+    fails: bool
+    alpha: float
+    n_resamples: int
+    warnings: tuple[str, ...]
+
+    @property
+    def failing(self) -> tuple[MetricComparison, ...]:
+        """Metrics that regressed beyond their allowance."""
+        return tuple(m for m in self.metrics if m.fails)
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """The comparison of two runs, with what is needed to show it (paths, run ids, scenario)."""
+
+    base_path: str
+    new_path: str
+    base_run_id: str
+    new_run_id: str
+    scenario: str
+    comparison: Comparison
+
+    def to_dict(self) -> dict:
+        """The JSON of ``capplan compare --json``."""
+        c = self.comparison
+        return {"compare": {
+            "base": {"run_id": self.base_run_id, "path": self.base_path},
+            "new": {"run_id": self.new_run_id, "path": self.new_path},
+            "scenario": self.scenario, "verdict": c.verdict, "fails": c.fails,
+            "alpha": c.alpha, "n_resamples": c.n_resamples, "multiple_testing": "holm",
+            "metrics": [m.to_dict() for m in c.metrics], "warnings": list(c.warnings)}}
+
+
+@dataclass(frozen=True)
+class _Test:
+    metric: str
+    level: str
+    unit: str
+    base: float
+    new: float
+    effect: float
+    ci: tuple[float, float]
+    p: float
+    relative: bool = True
+    higher_worse: bool = True
+    note: str = ""
+    base_ci: tuple[float, float] = (math.nan, math.nan)
+    new_ci: tuple[float, float] = (math.nan, math.nan)
+
+
+def parse_max_regression(texts: Sequence[str]) -> dict[str, float]:
+    """``["p95=10%", "capacity=2%"]`` over :data:`DEFAULT_MAX_REGRESSION` (ConfigError on bad text)."""
+    allowed = dict(DEFAULT_MAX_REGRESSION)
+    for text in texts:
+        name, sep, value = text.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in METRICS:
+            raise ConfigError(f"--max-regression is not METRIC=PCT, {text!r}: use e.g. p95=10% or capacity=5% "
+                              f"with a metric among {', '.join(METRICS)}")
+        raw = value.strip()
+        try:
+            number = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+        except ValueError:
+            raise ConfigError(f"--max-regression amount is not a number, {text!r}: write e.g. {name}=10%") from None
+        if not (math.isfinite(number) and number >= 0):
+            raise ConfigError(f"--max-regression amount must be >= 0, {text!r}: write e.g. {name}=10%")
+        allowed[name] = number
+    return allowed
+
+
+def compare_runs(levels: Sequence[tuple[LevelWindow, LevelWindow]],
+                 capacity: tuple[CapacityInput, CapacityInput] | None = None,
+                 settings: CompareSettings | None = None) -> Comparison:
+    """Compare matched (base, new) level windows and, for stress runs, their capacities."""
+    settings = settings or CompareSettings()
+    rng = np.random.default_rng(settings.seed)
+    tests: list[_Test] = []
+    warnings: list[str] = []
+    short = []
+    for base, new in levels:
+        tests += _level_tests(base, new, settings.n_resamples, rng)
+        if min(len(base.requests), len(new.requests)) < 10:
+            short.append(f"{base.label} ({min(len(base.requests), len(new.requests))} s)")
+    if short:
+        warnings.append(f"levels with fewer than 10 steady seconds: {', '.join(short)}; the block bootstrap sees "
+                        "little of their correlation, so their intervals may be too narrow: hold levels longer")
+    if capacity is not None:
+        tests += _capacity_tests(*capacity, settings.n_resamples, rng)
+    return _decide(tests, settings, tuple(dict.fromkeys(warnings)))
+
+
+def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test]:
+    wb, wn = block_weights(len(base.requests), n, rng), block_weights(len(new.requests), n, rng)
+    ones_b, ones_n = np.ones((1, len(base.requests))), np.ones((1, len(new.requests)))
+    tests = []
+    if base.sketches is not None and new.sketches is not None:
+        qs = [q for _, q in PERCENTILES]
+        point_b = weighted_quantiles_ms(base.sketches, ones_b, qs)[0]
+        point_n = weighted_quantiles_ms(new.sketches, ones_n, qs)[0]
+        reps_b, reps_n = weighted_quantiles_ms(base.sketches, wb, qs), weighted_quantiles_ms(new.sketches, wn, qs)
+        fewest = min(base.n_requests, new.n_requests)
+        for j, (name, q) in enumerate(PERCENTILES):
+            if fewest < 10.0 / (1.0 - q):
+                continue  # not enough requests beyond the percentile for a stable estimate
+            tests.append(_ratio_test(name, base.label, "ms", (point_b[j], point_n[j]), (reps_b[:, j], reps_n[:, j])))
+    if np.all(np.isfinite(base.latency_sum_ms)) and np.all(np.isfinite(new.latency_sum_ms)):
+        tests.append(_ratio_test("mean", base.label, "ms",
+                                 (_ratio(base.latency_sum_ms, base.requests), _ratio(new.latency_sum_ms, new.requests)),
+                                 (weighted_ratio(base.latency_sum_ms, base.requests, wb),
+                                  weighted_ratio(new.latency_sum_ms, new.requests, wn))))
+    tests.append(_ratio_test("throughput", base.label, "req/s",
+                             (_ratio(base.requests, base.seconds_s), _ratio(new.requests, new.seconds_s)),
+                             (weighted_ratio(base.requests, base.seconds_s, wb),
+                              weighted_ratio(new.requests, new.seconds_s, wn)), higher_worse=False))
+    tests.append(_proportion_test(base, new))
+    return [t for t in tests if t is not None]
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
+    bottom = float(np.nansum(denominator))
+    return float(np.nansum(numerator)) / bottom if bottom > 0 else math.nan
+
+
+def _ratio_test(metric: str, level: str, unit: str, points: tuple[float, float],
+                reps: tuple[np.ndarray, np.ndarray], higher_worse: bool = True, note: str = "") -> _Test | None:
+    """Wald test of log(new/base) with the bootstrap standard error (see the module docstring)."""
+    base, new = points
+    if not (base > 0 and new > 0 and math.isfinite(base) and math.isfinite(new)):
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(reps[1]) - np.log(reps[0])
+    logs = logs[np.isfinite(logs)]
+    if logs.size < 10:
+        return None
+    test = _wald(metric, level, unit, (base, new), math.log(new / base), float(np.std(logs, ddof=1)),
+                 higher_worse, note)
+    return replace(test, base_ci=_percentile_interval(reps[0]), new_ci=_percentile_interval(reps[1]))
+
+
+def _percentile_interval(reps: np.ndarray) -> tuple[float, float]:
+    """95 % percentile interval of one run's bootstrap replicates."""
+    finite = reps[np.isfinite(reps)]
+    return (float(np.quantile(finite, 0.025)), float(np.quantile(finite, 0.975))) if finite.size else (math.nan,) * 2
+
+
+def _wald(metric: str, level: str, unit: str, points: tuple[float, float], log_ratio: float, se: float,
+          higher_worse: bool, note: str = "") -> _Test:
+    z95 = Z95
+    if se > 0 and math.isfinite(se):
+        p = normal_two_sided_p(log_ratio / se)
+    else:
+        p = 1.0 if log_ratio == 0 else 0.0
+    ci = (math.expm1(log_ratio - z95 * se), math.expm1(log_ratio + z95 * se))
+    return _Test(metric, level, unit, points[0], points[1], math.expm1(log_ratio), ci, p,
+                 higher_worse=higher_worse, note=note)
+
+
+def _proportion_test(base: LevelWindow, new: LevelWindow) -> _Test | None:
+    nb, nn = base.n_requests, new.n_requests
+    eb, en = int(np.nansum(base.errors)), int(np.nansum(new.errors))
+    if nb == 0 or nn == 0:
+        return None
+    p = fisher_exact_p(en, nn, eb, nb)
+    diff = en / nn - eb / nb
+    return _Test("error_rate", base.label, "fraction", eb / nb, en / nn, diff, newcombe_interval(en, nn, eb, nb),
+                 p, relative=False, note="Fisher exact test, Newcombe interval",
+                 base_ci=wilson_interval(eb, nb), new_ci=wilson_interval(en, nn))
+
+
+def normal_two_sided_p(z: float) -> float:
+    """Two-sided p-value of a standard normal statistic, ``erfc(|z| / sqrt 2)``."""
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided Fisher exact p-value of ``x1`` of ``n1`` against ``x2`` of ``n2``.
+
+    The sum of the hypergeometric probabilities no larger than the observed table's (the
+    rule of R's ``fisher.test`` and ``scipy.stats.fisher_exact``, relative tolerance 1e-7).
+    Computed here with ``math.lgamma`` because importing scipy.stats costs over a second.
+    """
+    total = x1 + x2
+    if total == 0 or total == n1 + n2:
+        return 1.0
+    lo, hi = max(0, total - n2), min(total, n1)
+    ks = np.arange(lo, hi + 1)
+    log_c = _log_choose
+    log_p = np.array([log_c(n1, k) + log_c(n2, total - k) for k in ks.tolist()]) - log_c(n1 + n2, total)
+    observed = log_p[x1 - lo]
+    return float(min(1.0, np.exp(log_p[log_p <= observed + 1e-7]).sum()))
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson, JASA 22, 1927)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def newcombe_interval(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> tuple[float, float]:
+    """95 % interval of ``x1/n1 - x2/n2`` from the two Wilson intervals (Newcombe 1998, method 10)."""
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson_interval(x1, n1, z)
+    l2, u2 = wilson_interval(x2, n2, z)
+    d = p1 - p2
+    return (d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+
+
+def _capacity_tests(base: CapacityInput, new: CapacityInput, n: int, rng: np.random.Generator) -> list[_Test]:
+    se_b, se_n = _capacity_log_se(base, n, rng), _capacity_log_se(new, n, rng)
+    se = math.hypot(se_b, se_n)
+    tests: list[_Test] = []
+    if base.max_throughput_rps > 0 and new.max_throughput_rps > 0 and math.isfinite(se):
+        log_ratio = math.log(new.max_throughput_rps / base.max_throughput_rps)
+        tests.append(replace(_wald("capacity", "stress", "req/s", (base.max_throughput_rps, new.max_throughput_rps),
+                                   log_ratio, se, higher_worse=False, note="max sustainable throughput"),
+                             base_ci=_log_interval(base.max_throughput_rps, se_b),
+                             new_ci=_log_interval(new.max_throughput_rps, se_n)))
+        if base.knee_concurrency > 0 and new.knee_concurrency > 0:
+            tests.append(_wald("knee", "stress", "concurrency", (base.knee_concurrency, new.knee_concurrency),
+                               math.log(new.knee_concurrency / base.knee_concurrency), se, higher_worse=False,
+                               note="interval from the capacity's (latency floor taken as exact)"))
+    for metric, pick in (("usl_sigma", lambda c: (c.usl_sigma, c.usl_sigma_ci)),
+                         ("usl_kappa", lambda c: (c.usl_kappa, c.usl_kappa_ci))):
+        test = _difference_test(metric, pick(base), pick(new))
+        if test is not None:
+            tests.append(test)
+    return tests
+
+
+def _log_interval(value: float, se_log: float) -> tuple[float, float]:
+    return (value * math.exp(-Z95 * se_log), value * math.exp(Z95 * se_log))
+
+
+def _capacity_log_se(cap: CapacityInput, n: int, rng: np.random.Generator) -> float:
+    """SE of log(max throughput): block bootstrap of the plateau steps' mean throughput, else its CI."""
+    if cap.plateau:
+        reps = np.mean([weighted_ratio(w.requests, w.seconds_s, block_weights(len(w.requests), n, rng))
+                        for w in cap.plateau], axis=0)
+        reps = reps[np.isfinite(reps) & (reps > 0)]
+        if reps.size >= 10:
+            return float(np.std(np.log(reps), ddof=1))
+    lo, hi = cap.max_throughput_ci_rps
+    if lo > 0 and math.isfinite(hi) and hi > lo:
+        return (math.log(hi) - math.log(lo)) / (2 * Z95)
+    return math.nan
+
+
+def _difference_test(metric: str, base: tuple[float, tuple[float, float]],
+                     new: tuple[float, tuple[float, float]]) -> _Test | None:
+    (vb, (lb, ub)), (vn, (ln, un)) = base, new
+    se = math.hypot((ub - lb) / (2 * Z95), (un - ln) / (2 * Z95))
+    if not (math.isfinite(se) and math.isfinite(vb) and math.isfinite(vn)) or se <= 0:
+        return None
+    diff = vn - vb
+    return _Test(metric, "stress", "", vb, vn, diff, (diff - Z95 * se, diff + Z95 * se),
+                 normal_two_sided_p(diff / se), relative=False, note="from the USL fits' intervals",
+                 base_ci=(lb, ub), new_ci=(ln, un))
+
+
+def holm_adjust(p_values: Sequence[float]) -> np.ndarray:
+    """Holm step-down adjusted p-values (same order as given)."""
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def _decide(tests: list[_Test], settings: CompareSettings, warnings: tuple[str, ...]) -> Comparison:
+    adjusted = holm_adjust([t.p for t in tests]) if tests else np.array([])
+    metrics = tuple(_verdict(t, float(a), settings) for t, a in zip(tests, adjusted, strict=True))
+    verdicts = {m.verdict for m in metrics}
+    overall = REGRESSED if REGRESSED in verdicts else IMPROVED if IMPROVED in verdicts else NO_CHANGE
+    return Comparison(metrics, overall, any(m.fails for m in metrics), settings.alpha, settings.n_resamples, warnings)
+
+
+def _verdict(t: _Test, p_adjusted: float, settings: CompareSettings) -> MetricComparison:
+    worse = t.effect > 0 if t.higher_worse else t.effect < 0
+    verdict = NO_CHANGE
+    if p_adjusted < settings.alpha and t.effect != 0:
+        verdict = REGRESSED if worse else IMPROVED
+    allowed = settings.max_regression.get(t.metric)
+    fails = verdict == REGRESSED and allowed is not None and abs(t.effect) > allowed
+    return MetricComparison(t.metric, t.level, t.unit, t.base, t.new, t.effect, t.ci, t.relative, t.higher_worse,
+                            t.p, p_adjusted, verdict, allowed, fails, t.note, t.base_ci, t.new_ci)
+
+
+def _num(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None

@@ -1,0 +1,183 @@
+"""capplan.models.compare and .bootstrap: checked against published values, scipy and properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capplan.errors import ConfigError
+from capplan.models.bootstrap import block_length, block_weights, decode_sketches, weighted_quantiles_ms
+from capplan.models.compare import (
+    IMPROVED,
+    NO_CHANGE,
+    REGRESSED,
+    CompareSettings,
+    LevelWindow,
+    compare_runs,
+    fisher_exact_p,
+    holm_adjust,
+    newcombe_interval,
+    parse_max_regression,
+    wilson_interval,
+)
+from capplan.models.sketch import LatencySketch, merge_sketches
+
+
+def _window(rng: np.random.Generator, seconds: int = 30, rate: float = 200.0, scale_ms: float = 20.0,
+            error_p: float = 0.0) -> LevelWindow:
+    """Seconds of lognormal latencies (median ``scale_ms``) with Poisson request counts."""
+    blobs, requests, errors, sums = [], [], [], []
+    for _ in range(seconds):
+        n = int(rng.poisson(rate))
+        values = scale_ms * rng.lognormal(0.0, 0.5, size=n)
+        sketch = LatencySketch()
+        sketch.add_many(values.tolist())
+        blobs.append(sketch.to_bytes())
+        requests.append(n)
+        errors.append(int(rng.binomial(n, error_p)))
+        sums.append(float(values.sum()))
+    r = np.array(requests, float)
+    return LevelWindow("8 users", r, np.array(errors, float), np.ones(seconds), np.array(sums),
+                       decode_sketches(blobs))
+
+
+@given(st.lists(st.lists(st.floats(0.01, 5000.0), min_size=0, max_size=30), min_size=1, max_size=12),
+       st.sampled_from([0.0, 0.3, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0]))
+@settings(max_examples=80, deadline=None)
+def test_quantile_of_all_seconds_equals_the_merged_sketch(seconds, q):
+    sketches = []
+    for values in seconds:
+        sketch = LatencySketch()
+        sketch.add_many(values)
+        sketches.append(sketch)
+    merged = merge_sketches(sketches)
+    got = weighted_quantiles_ms(decode_sketches([s.to_bytes() for s in sketches]), np.ones((1, len(seconds))), [q])
+    if merged.count == 0:
+        assert math.isnan(got[0, 0])
+    else:
+        assert got[0, 0] == pytest.approx(merged.quantile(q), rel=1e-9)
+
+
+def test_weights_repeat_seconds_like_merging_them_again():
+    sketches = [LatencySketch() for _ in range(3)]
+    for i, sketch in enumerate(sketches):
+        sketch.add_many([10.0 * (i + 1)] * (i + 1))
+    matrix = decode_sketches([s.to_bytes() for s in sketches])
+    twice_first = merge_sketches([sketches[0], sketches[0], sketches[2]])
+    got = weighted_quantiles_ms(matrix, np.array([[2.0, 0.0, 1.0]]), [0.5, 0.9])
+    assert got[0].tolist() == pytest.approx([twice_first.quantile(0.5), twice_first.quantile(0.9)])
+
+
+def test_a_second_without_a_sketch_means_no_latency_matrix():
+    assert decode_sketches([LatencySketch().to_bytes(), None]) is None
+
+
+def test_damaged_sketch_bytes_are_rejected():
+    with pytest.raises(ValueError, match="not a capplan latency sketch"):
+        decode_sketches([b"XXXX" + bytes(60)])
+
+
+@given(st.integers(1, 700), st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_block_resamples_have_as_many_seconds_as_the_run(n_seconds, seed):
+    weights = block_weights(n_seconds, 20, np.random.default_rng(seed))
+    assert weights.shape == (20, n_seconds)
+    assert np.all(weights.sum(axis=1) == n_seconds)
+
+
+def test_block_length_grows_as_the_cube_root():
+    assert [block_length(k) for k in (1, 8, 9, 27, 600)] == [1, 2, 3, 3, 9]
+
+
+@given(st.integers(0, 40), st.integers(1, 40), st.integers(0, 40), st.integers(1, 40))
+@settings(max_examples=60, deadline=None)
+def test_fisher_exact_matches_scipy(x1, n1, x2, n2):
+    from scipy.stats import fisher_exact
+
+    x1, x2 = min(x1, n1), min(x2, n2)
+    expected = fisher_exact([[x1, n1 - x1], [x2, n2 - x2]])[1]
+    assert fisher_exact_p(x1, n1, x2, n2) == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_wilson_interval_matches_newcombe_1998():
+    # Newcombe, Stat. Med. 17 (1998) 857-872, Table I: 81/263, score method 0.2553-0.3662.
+    lo, hi = wilson_interval(81, 263)
+    assert (round(lo, 4), round(hi, 4)) == (0.2553, 0.3662)
+
+
+def test_difference_interval_matches_newcombe_1998_method_10():
+    # Newcombe, Stat. Med. 17 (1998) 873-890, Table II (a): 56/70 - 48/80, method 10: 0.0524 to 0.3339.
+    lo, hi = newcombe_interval(56, 70, 48, 80)
+    assert (round(lo, 4), round(hi, 4)) == (0.0524, 0.3339)
+
+
+def test_holm_adjustment_matches_r_p_adjust():
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "holm") -> 0.03 0.06 0.06 0.02
+    assert holm_adjust([0.01, 0.04, 0.03, 0.005]).tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_max_regression_overrides_defaults():
+    allowed = parse_max_regression(["p95=20%", "capacity=0.02"])
+    assert allowed["p95"] == pytest.approx(0.20)
+    assert allowed["capacity"] == pytest.approx(0.02)
+    assert allowed["p99"] == pytest.approx(0.10)
+
+
+@pytest.mark.parametrize("text", ["p95", "latency=10%", "p95=ten%", "p95=-5%"])
+def test_bad_max_regression_is_a_usage_error(text):
+    with pytest.raises(ConfigError, match="--max-regression"):
+        parse_max_regression([text])
+
+
+def test_identical_distributions_rarely_look_significant():
+    rng = np.random.default_rng(11)
+    alarms = 0
+    for seed in range(30):
+        result = compare_runs([(_window(rng, 20, 80), _window(rng, 20, 80))], settings=CompareSettings(
+            n_resamples=400, seed=seed))
+        alarms += result.verdict != NO_CHANGE
+    assert alarms <= 3  # nominal family-wise rate 5 %: 1.5 of 30 expected
+
+
+def test_twenty_percent_slower_latency_is_a_regression_with_its_size_in_the_interval():
+    rng = np.random.default_rng(3)
+    result = compare_runs([(_window(rng, scale_ms=20.0), _window(rng, scale_ms=24.0))])
+    p95 = next(m for m in result.metrics if m.metric == "p95")
+    assert p95.verdict == REGRESSED and p95.fails
+    assert p95.effect_ci[0] < 0.20 < p95.effect_ci[1]
+    assert result.verdict == REGRESSED and result.fails
+
+
+def test_faster_latency_is_an_improvement_and_passes_the_gate():
+    rng = np.random.default_rng(4)
+    result = compare_runs([(_window(rng, scale_ms=24.0), _window(rng, scale_ms=20.0))])
+    assert result.verdict == IMPROVED and not result.fails
+
+
+def test_a_significant_regression_within_the_allowance_passes_until_the_allowance_shrinks():
+    rng = np.random.default_rng(5)
+    base, new = _window(rng, 120, 300, 20.0), _window(rng, 120, 300, 21.2)  # +6 %
+    loose = compare_runs([(base, new)])
+    mean = next(m for m in loose.metrics if m.metric == "mean")
+    assert mean.verdict == REGRESSED and not loose.fails
+    strict = compare_runs([(base, new)], settings=CompareSettings(max_regression=parse_max_regression(["mean=3%"])))
+    assert strict.fails and [m.metric for m in strict.failing] == ["mean"]
+
+
+def test_more_errors_are_tested_as_a_difference_of_proportions():
+    rng = np.random.default_rng(6)
+    result = compare_runs([(_window(rng, error_p=0.001), _window(rng, error_p=0.02))])
+    errors = next(m for m in result.metrics if m.metric == "error_rate")
+    assert errors.verdict == REGRESSED and errors.fails and not errors.relative
+    assert errors.effect_ci[0] < errors.effect < errors.effect_ci[1]
+
+
+def test_a_percentile_without_enough_requests_beyond_it_is_not_compared():
+    rng = np.random.default_rng(7)
+    result = compare_runs([(_window(rng, 10, 50), _window(rng, 10, 50))])  # ~500 requests each
+    names = {m.metric for m in result.metrics}
+    assert {"p50", "p95"} <= names and "p99" not in names and "p99.9" not in names
