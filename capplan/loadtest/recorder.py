@@ -99,6 +99,8 @@ def error_kind(exception: BaseException, response: Any = None) -> str:
     status = getattr(response, "status_code", None)
     if isinstance(status, int) and status >= 400:
         return f"HTTP {status}"
+    if "timed out" in str(exception).lower() or isinstance(exception, TimeoutError):
+        return "Timeout"  # --request-timeout passed (geventhttpclient wraps it in RetriesExceeded)
     if status == 0 or status is None:
         inner = getattr(exception, "__context__", None) or exception
         return type(inner).__name__ if not isinstance(inner, str) else "error"
