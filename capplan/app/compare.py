@@ -186,3 +186,13 @@ def compare_command(base: Path, new: Path, max_regression: list[str], fmt: str, 
     else:
         text = compare_view.comparison_text(result)
     return text, result.comparison.fails
+
+
+def check_baseline_run(path: Path, scenario: str) -> None:
+    """Before a run with ``--compare-to``: the baseline exists and is of the same scenario (InputDataError)."""
+    from capplan.store.run_reader import read_meta
+
+    meta = read_meta(path)
+    if meta["scenario"] != scenario:
+        raise InputDataError(f"--compare-to run is a {meta['scenario']} run, {str(path)!r}: compare a {scenario} "
+                             f"run with an earlier {scenario} run")

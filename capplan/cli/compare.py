@@ -31,3 +31,12 @@ def register(app: typer.Typer) -> None:
         typer.echo(text, nl=False)
         if fails:
             raise typer.Exit(1)
+
+
+def print_comparison(base: Path, new: Path) -> bool:
+    """Print the comparison of ``new`` with ``base`` (``capplan loadtest --compare-to``); True when it fails."""
+    from capplan.app.compare import compare_command
+
+    text, fails = compare_command(base, new, [], "text")
+    typer.echo(text, nl=False)
+    return fails

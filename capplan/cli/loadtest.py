@@ -43,6 +43,9 @@ _CLI_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("master", bool, typer.Option(False, "--master", help="Multi-machine: be the master, await --workers N.")),
     ("worker", bool, typer.Option(False, "--worker", help="Multi-machine: be a worker of --master-host.")),
     ("quiet", bool, typer.Option(False, "--quiet", help="No live progress, only the summary.")),
+    ("compare_to", Optional[Path],  # noqa: UP007
+     typer.Option(None, "--compare-to", metavar="RUN", help="Then compare this run with RUN (as capplan compare "
+                  "RUN NEW, default allowances) and print the verdict; exit 1 on a regression beyond them.")),
 )
 
 
@@ -95,7 +98,12 @@ def _run(scenario: str, flags: dict[str, Any]) -> None:
     from capplan.loadtest.options import build_settings
     from capplan.loadtest.settings import check_reachable
 
+    compare_to = flags.pop("compare_to", None)
     settings = build_settings(scenario, flags, flags.pop("config"))
+    if compare_to is not None:
+        from capplan.app.compare import check_baseline_run
+
+        check_baseline_run(compare_to, scenario)  # before the run, not after minutes of load
     console = Console() if Console().is_terminal else Console(width=140)
     if settings.role == "worker":
         from capplan.loadtest.worker import run_worker
@@ -116,9 +124,16 @@ def _run(scenario: str, flags: dict[str, Any]) -> None:
         from capplan.loadtest.faults import EXIT_CODE_BY_SIGNAL
 
         raise typer.Exit(EXIT_CODE_BY_SIGNAL.get((outcome.summary.get("interrupted") or {}).get("signal"), 130))
+    regressed = False
+    if compare_to is not None:
+        from capplan.cli.compare import print_comparison
+
+        regressed = print_comparison(compare_to, outcome.run_dir)
     if outcome.verdict.slos_met is False:
         failed = [r["slo"] for r in outcome.verdict.results if not r["met"]] or ["the scenario's basis"]
         raise SloBreached(f"SLO breached, {', '.join(failed)} ({outcome.verdict.basis}), see {outcome.run_dir}")
+    if regressed:
+        raise typer.Exit(1)
 
 
 class _LiveProgress:

@@ -1,0 +1,174 @@
+"""Benchmark for issue 13 (`capplan compare`): false alarms, power, capacity accuracy, speed.
+
+1. ``loops`` — against the real demo target on 127.0.0.1, ``--repeats`` (20) seeded repeats of
+   three short stress runs: A and B with identical settings (different target seeds), C with
+   a 20 % longer service time. ``compare A B`` must say "no significant change" in >= 19 of
+   20; ``compare A C`` must say "regressed" in 20 of 20 with the capacity drop within ±5
+   points of the true 1 - 1/1.2 = 16.7 %.
+2. ``five`` — one pair with a 5 % longer service time: significant but allowed with the
+   default thresholds (exit 0), a failure with ``--max-regression capacity=2%`` (exit 1).
+3. ``speed`` — two synthetic 10-minute runs (600 per-second rows with sketches, written by
+   the real RunWriter), a baseline (one level) and a stress run (10 levels of 60 s):
+   ``capplan compare A B --json`` as a whole process, best of 3. Target < 2 s. Baselines
+   measured side by side: ``capplan --version`` (interpreter + CLI import) and
+   ``capplan analyze A B --json`` of the same runs.
+
+Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capplan.models.sketch import LatencySketch
+from capplan.store.runs import RunWriter
+
+CAPPLAN = Path(sys.executable).with_name("capplan")
+SLOTS, SERVICE_MS = 4, 10.0
+"""The demo target of the loops: 4 slots x 10 ms, constant service time: 400 req/s."""
+
+
+def stress_run(root: Path, service_ms: float, seed: int) -> Path:
+    """One short stress run (steps of 3-5 s from 2 users) against a fresh target."""
+    import capplan.loadtest.runner as runner  # gevent patching before any thread
+    from capplan.loadtest.settings import LoadTestSettings
+    from capplan.loadtest.target import TargetSettings, start_target
+
+    target = TargetSettings(slots=SLOTS, service_ms=service_ms, port=0, seed=seed, distribution="constant")
+    with start_target(target) as running:
+        settings = LoadTestSettings(scenario="stress", host=running.url, users=2, step_s=3.0, max_step_s=5.0,
+                                    max_level=32, settle_s=1.0, out_dir=root, seed=seed, max_duration_s=60.0)
+        return runner.run_scenario(settings).run_dir
+
+
+def compare(base: Path, new: Path, *flags: str) -> tuple[int, dict]:
+    """Run ``capplan compare --json`` as a process; exit code and the parsed JSON."""
+    done = subprocess.run([str(CAPPLAN), "compare", str(base), str(new), "--json", *flags],
+                          capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"capplan compare failed ({done.returncode}): {done.stderr}")
+    return done.returncode, json.loads(done.stdout)["compare"]
+
+
+def capacity_effect(result: dict) -> float:
+    """The relative capacity change of a comparison (NaN when absent)."""
+    return next((m["effect"] for m in result["metrics"] if m["metric"] == "capacity"), float("nan"))
+
+
+def bench_loops(repeats: int, root: Path) -> None:
+    """Identical pairs and 20 %-slower pairs, ``repeats`` times."""
+    quiet, regressed, drops, started = 0, 0, [], time.monotonic()
+    for i in range(repeats):
+        a = stress_run(root, SERVICE_MS, 1000 + 3 * i)
+        b = stress_run(root, SERVICE_MS, 1001 + 3 * i)
+        c = stress_run(root, SERVICE_MS * 1.2, 1002 + 3 * i)
+        _, same = compare(a, b)
+        code, slow = compare(a, c)
+        quiet += same["verdict"] == "no significant change"
+        regressed += slow["verdict"] == "regressed"
+        drops.append(-capacity_effect(slow))
+        changed = [f"{m['metric']}@{m['level']} {m['effect']:+.1%}" for m in same["metrics"]
+                   if m["verdict"] != "no significant change"]
+        print(f"repeat {i + 1:2d}: A-B {same['verdict']:<22} {'; '.join(changed)[:90]:<90} | A-C {slow['verdict']} "
+              f"exit {code}, capacity {capacity_effect(slow):+.1%} (A-B {capacity_effect(same):+.1%})", flush=True)
+    drops_arr = np.array(drops)
+    within = int(np.sum(np.abs(drops_arr - (1 - 1 / 1.2)) <= 0.05))
+    print(f"identical settings: no significant change in {quiet}/{repeats} (target >= {repeats - repeats // 20})")
+    print(f"20 % slower: regressed in {regressed}/{repeats}; capacity drop mean {drops_arr.mean():.1%}, "
+          f"range {drops_arr.min():.1%}..{drops_arr.max():.1%}, within ±5 points of 16.7 %: {within}/{repeats}")
+    print(f"loops took {time.monotonic() - started:.0f} s for {3 * repeats} runs")
+
+
+def bench_five(root: Path) -> None:
+    """A 5 % longer service time: significant but allowed by default, failing at capacity=2 %."""
+    a, b = stress_run(root, SERVICE_MS, 7), stress_run(root, SERVICE_MS * 1.05, 8)
+    code, result = compare(a, b)
+    cap = next(m for m in result["metrics"] if m["metric"] == "capacity")
+    print(f"5 % slower, defaults: verdict {result['verdict']}, exit {code}, capacity {cap['effect']:+.1%} "
+          f"[{cap['effect_ci'][0]:+.1%}, {cap['effect_ci'][1]:+.1%}] p_adj {cap['p_adjusted']:.2g} {cap['verdict']}")
+    code, result = compare(a, b, "--max-regression", "capacity=2%")
+    print(f"5 % slower, --max-regression capacity=2%: exit {code}, failing "
+          f"{[m['metric'] + '@' + m['level'] for m in result['metrics'] if m['fails']]}")
+
+
+def synthetic_run(root: Path, seed: int, levels: int) -> Path:
+    """600 per-second rows with real sketches, ``levels`` equal steps (1: a baseline hold)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(600, dtype=float)
+    step = (t // (600 // levels)).astype(int)
+    users = (2 ** step) if levels > 1 else np.full(600, 16)
+    x = np.minimum(users, 16) * 25.0
+    blobs = []
+    for i in range(600):
+        sketch = LatencySketch()
+        sketch.add_many((1000.0 * users[i] / x[i] * rng.lognormal(0, 0.5, 200)).tolist())
+        blobs.append(sketch.to_bytes())
+    frame = pd.DataFrame({"t_s": t, "stage": "hold" if levels == 1 else "step", "step": step, "users": users,
+                          "requests": rng.poisson(x), "errors": 0, "latency_mean_ms": 1000.0 * users / x,
+                          "latency_p95_ms": 2300.0 * users / x, "sketch": blobs})
+    frame["throughput_rps"] = frame["requests"].astype(float)
+    writer = RunWriter("baseline" if levels == 1 else "stress", "http://127.0.0.1:8089", root=root)
+    writer.append_seconds(frame)
+    by_step = frame.groupby("step")
+    steps = pd.DataFrame({"step": by_step["step"].first(), "stage": by_step["stage"].first(),
+                          "users": by_step["users"].first(), "start_s": by_step["t_s"].min(),
+                          "steady_start_s": by_step["t_s"].min(), "end_s": by_step["t_s"].max() + 1,
+                          "requests": by_step["requests"].sum(), "throughput_rps": by_step["throughput_rps"].mean(),
+                          "latency_mean_ms": by_step["latency_mean_ms"].mean(),
+                          "latency_p95_ms": by_step["latency_p95_ms"].mean(),
+                          "latency_std_ms": by_step["latency_mean_ms"].mean()})
+    writer.write_steps(steps)
+    return writer.finalize("complete")
+
+
+def best_of(cmd: list[str], n: int = 3) -> float:
+    """Fastest wall time (s) of ``n`` runs of a process."""
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def bench_speed(root: Path) -> None:
+    """Whole-process compare of two 10-minute runs against --version and analyze."""
+    for levels, name in ((1, "baseline, 1 level"), (10, "stress, 10 levels")):
+        a, b = synthetic_run(root, 1, levels), synthetic_run(root, 2, levels)
+        version = best_of([str(CAPPLAN), "--version"])
+        analyze = best_of([str(CAPPLAN), "analyze", str(a), str(b), "--json"])
+        took = best_of([str(CAPPLAN), "compare", str(a), str(b), "--json"])
+        print(f"speed, two 10-minute runs ({name}): compare {took:.2f} s (target < 2 s); capplan --version "
+              f"{version:.2f} s; capplan analyze of the same runs {analyze:.2f} s; compare/analyze "
+              f"{took / analyze:.2f}x; load average {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def main() -> None:
+    """Parse the part to run and run it in a scratch run store."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "all"))
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+        root = Path(tmp)
+        print(f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
+        if args.part in ("speed", "all"):
+            bench_speed(root / "speed")
+        if args.part in ("five", "all"):
+            bench_five(root / "five")
+        if args.part in ("loops", "all"):
+            bench_loops(args.repeats, root / "loops")
+
+
+if __name__ == "__main__":
+    main()
