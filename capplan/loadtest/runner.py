@@ -34,12 +34,10 @@ from locust.env import Environment
 from locust.runners import STATE_STOPPED
 
 from capplan.errors import LoadTestError, RecordingError
-from capplan.loadtest.hosts import check_host
-from capplan.loadtest.faults import STOP_SIGNALS as _STOP_SIGNALS
-from capplan.loadtest.faults import describe as _describe
-from capplan.loadtest.faults import no_success_message as _no_success_message
-from capplan.loadtest.faults import partial_steps
+from capplan.loadtest.controllers import make_controller
 from capplan.loadtest.distributed import MASTER_LAG_S, SECONDS_MESSAGE, LocalWorkers
+from capplan.loadtest.faults import STOP_SIGNALS, describe, no_success_message, partial_steps
+from capplan.loadtest.hosts import check_host
 from capplan.loadtest.monitor import TargetMonitor
 from capplan.loadtest.openmodel import ArrivalSchedule, open_model_user
 from capplan.loadtest.recorder import (
@@ -52,17 +50,8 @@ from capplan.loadtest.recorder import (
     second_row,
 )
 from capplan.loadtest.settings import LoadTestSettings, RunOutcome, check_reachable
-from capplan.loadtest.shapes import (
-    FixedController,
-    LoadTarget,
-    SteadyConfig,
-    StepComplete,
-    StepResult,
-    baseline_phases,
-    soak_phases,
-    spike_phases,
-)
-from capplan.loadtest.stress import StressConfig, StressController
+from capplan.loadtest.shapes import FixedController, LoadTarget, StepComplete, StepResult
+from capplan.loadtest.stress import StressController
 from capplan.loadtest.summary import Series, build_summary, build_verdict, verdict_json
 from capplan.loadtest.users import user_classes
 from capplan.store.runs import RunWriter
@@ -84,32 +73,6 @@ class Progress(Protocol):
     def on_second(self, row: dict[str, Any]) -> None: ...
 
     def on_step(self, row: dict[str, Any]) -> None: ...
-
-
-def make_controller(s: LoadTestSettings) -> FixedController | StressController:
-    """The scenario's pure controller, built from the settings."""
-    steady = SteadyConfig(settle_s=s.settle_s, min_steady_s=3)
-    integer = not s.open_model
-    if s.scenario == "stress":
-        start = s.rate_rps if s.open_model else float(s.users or 1)
-        return StressController(StressConfig(start_level=start, growth=s.growth, max_level=s.max_level,
-                                             step_s=s.step_s, max_step_s=s.max_step_s,
-                                             max_duration_s=s.effective_max_duration_s,
-                                             error_rate_max=s.error_rate_max, refine_steps=s.refine_steps,
-                                             integer_levels=integer, steady=steady), _slos(s))
-    if s.scenario == "baseline":
-        phases = baseline_phases(s.level, s.ramp_s, s.hold_s)
-    elif s.scenario == "soak":
-        phases = soak_phases(s.level, s.ramp_s, s.soak_s)
-    else:
-        phases = spike_phases(s.level, s.spike_multiplier, s.spike_pre_s, s.spike_window_s, s.spike_post_s)
-    return FixedController(phases, integer_levels=integer, settle_s=s.settle_s)
-
-
-def _slos(s: LoadTestSettings):
-    from capplan.models.slo import parse_slos
-
-    return parse_slos(s.slos)
 
 
 def run_scenario(settings: LoadTestSettings, progress: Progress | None = None) -> RunOutcome:
@@ -176,8 +139,8 @@ class _Session:
         self.writer = RunWriter(s.scenario, self.host.recorded, root=s.out_dir, parameters=s.parameters(),
                                 slos=s.slos, load_model="open" if s.open_model else "closed", flush_interval_s=2.0)
         status = "failed"
-        previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
-        handlers = [gevent.signal_handler(sig, self._on_signal, sig) for sig in _STOP_SIGNALS]
+        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+        handlers = [gevent.signal_handler(sig, self._on_signal, sig) for sig in STOP_SIGNALS]
         try:
             self._start_runner()
             status = self._wait()
@@ -192,11 +155,11 @@ class _Session:
     def raise_failure(self, outcome: RunOutcome) -> None:
         """Exit-5 faults, raised once the run is finalized: recording failed, or nothing succeeded."""
         if self.fault is not None:
-            raise RecordingError(f"recording the run failed, {_describe(self.fault)}, free space or choose "
+            raise RecordingError(f"recording the run failed, {describe(self.fault)}, free space or choose "
                                  f"another --out (load stopped at t={self.fault_at_s:.0f}s; what could be "
                                  f"written is in {outcome.run_dir})") from self.fault
         if outcome.status == "failed" and self.interrupted is None:
-            raise LoadTestError(_no_success_message(self.total, self.s, outcome))
+            raise LoadTestError(no_success_message(self.total, self.s, outcome))
 
     def _start_runner(self) -> None:
         if self.distributed:

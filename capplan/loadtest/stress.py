@@ -28,25 +28,44 @@ from capplan.loadtest.shapes import (
     StepResult,
     find_steady_start,
 )
+from capplan.loadtest.settings import DEFAULT_LEVEL, STRESS_MAX_DURATION_S, LoadTestSettings
 from capplan.models.slo import Slo, evaluate_slos
+
+
+def _declared(name: str) -> float:
+    """The default declared for a :class:`LoadTestSettings` knob (one place for every default)."""
+    return LoadTestSettings.__dataclass_fields__[name].default
 
 
 @dataclass(frozen=True)
 class StressConfig:
-    """Knobs of the stress search; levels are users (closed) or req/s (open)."""
+    """Knobs of the stress search; levels are users (closed) or req/s (open).
 
-    start_level: float = 1.0
-    growth: float = 2.0
-    max_level: float = 4096.0
-    step_s: float = 10.0
-    max_step_s: float = 20.0
-    max_duration_s: float = 600.0
+    Defaults are the declared :class:`~capplan.loadtest.settings.LoadTestSettings` ones;
+    :func:`stress_config` maps a run's settings onto this. ``min_gain`` and
+    ``knee_fraction`` are the search's own constants, not user knobs.
+    """
+
+    start_level: float = float(DEFAULT_LEVEL["stress"])
+    growth: float = _declared("growth")
+    max_level: float = _declared("max_level")
+    step_s: float = _declared("step_s")
+    max_step_s: float = _declared("max_step_s")
+    max_duration_s: float = STRESS_MAX_DURATION_S
     min_gain: float = 0.05
-    error_rate_max: float = 0.05
-    refine_steps: int = 2
+    error_rate_max: float = _declared("error_rate_max")
+    refine_steps: int = _declared("refine_steps")
     knee_fraction: float = 0.9
     integer_levels: bool = True
-    steady: SteadyConfig = SteadyConfig()
+    steady: SteadyConfig = SteadyConfig(settle_s=_declared("settle_s"))
+
+
+def stress_config(s: LoadTestSettings, steady: SteadyConfig) -> StressConfig:
+    """The stress search of a run's settings (the one mapping from knobs to the controller)."""
+    return StressConfig(start_level=s.level, growth=s.growth, max_level=s.max_level, step_s=s.step_s,
+                        max_step_s=s.max_step_s, max_duration_s=s.effective_max_duration_s,
+                        error_rate_max=s.error_rate_max, refine_steps=s.refine_steps,
+                        integer_levels=not s.open_model, steady=steady)
 
 
 @dataclass
