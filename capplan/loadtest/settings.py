@@ -163,7 +163,8 @@ def _check_bounds(s: LoadTestSettings) -> None:
         value = getattr(s, name)
         problem = bound_problem(spec, value)
         if problem is not None:
-            example = "30s, 2m or 1h" if spec.kind == "duration" else f"{spec.flag} {_field.default}"
+            typical = _field.default if _field.default is not None else (spec.ge if spec.ge is not None else 10)
+            example = "30s, 2m or 1h" if spec.kind == "duration" else f"{spec.flag} {typical:g}"
             raise ConfigError(f"{spec.flag} {problem}, {value!r}, pass e.g. {example}")
 
 

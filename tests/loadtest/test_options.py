@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from capplan.errors import ConfigError, LoadTestError
@@ -157,3 +159,15 @@ def test_a_bad_config_value_names_the_key(tmp_path):
     cfg.write_text('[loadtest.stress]\ngrowth = 0.5\n')
     with pytest.raises(ConfigError, match=r"stress.growth.*greater than 1"):
         build_settings("stress", {"host": "http://127.0.0.1:1"}, cfg)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("users", 0, "--users must be at least 1, 0, pass e.g. --users 1"),
+    ("rate_rps", -1.0, "--rate must be positive"),
+    ("workers", 99, "--workers must be at most 64"),
+    ("error_rate_max", 2.0, "--error-ceiling must be at most 1"),
+    ("request_timeout_s", 0.0, "--request-timeout must be positive"),
+])
+def test_library_callers_get_the_declared_bounds_with_the_flag_to_fix(field, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        LoadTestSettings(scenario="stress", host="http://127.0.0.1:1", **{field: value})
