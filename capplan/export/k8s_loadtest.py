@@ -259,3 +259,34 @@ def write_manifests(run: DistributedRun, cluster: ClusterSettings, out_dir: Path
                           "pass a writable --out") from exc
     return [write_text_atomic(out_dir / name, yaml.safe_dump(body, sort_keys=False))
             for name, body in manifests.items()]
+
+
+def manifest_texts(run: DistributedRun, cluster: ClusterSettings) -> dict[str, str]:
+    """Relative file name -> YAML text of :func:`build_manifests`."""
+    return {name: yaml.safe_dump(body, sort_keys=False) for name, body in build_manifests(run, cluster).items()}
+
+
+USER_OPTIONS = ("--locustfile", "--path")
+"""``capplan loadtest`` options that workers need too (they build the user classes)."""
+
+MANAGED_OPTIONS = ("--host", "--workers", "--master", "--worker", "--master-host", "--master-port", "--out",
+                   "--allow-host", "--raw-dir")
+"""Options the manifests set themselves; passing them through would contradict the deployment."""
+
+
+def split_options(options: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(master-only options, options for master and workers) from ``capplan loadtest`` arguments."""
+    master: list[str] = []
+    both: list[str] = []
+    args = list(options)
+    while args:
+        arg = args.pop(0)
+        flag = arg.split("=", 1)[0]
+        if flag in MANAGED_OPTIONS:
+            raise ConfigError(f"{flag} is set by the manifests, {arg!r}, use this command's own option instead "
+                              "(--host, --workers, --allow-host, --master-port) or drop it")
+        into = both if flag in USER_OPTIONS else master
+        into.append(arg)
+        if "=" not in arg and arg.startswith("--") and args and not args[0].startswith("--"):
+            into.append(args.pop(0))
+    return tuple(master), tuple(both)

@@ -136,3 +136,34 @@ def test_manifests_are_written_as_yaml_files(tmp_path):
     for path in paths:
         assert yaml.safe_load(path.read_text())["apiVersion"] in ("v1", "batch/v1")
     assert not list((tmp_path / "k8s").rglob("*.tmp"))
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from capplan.cli.app import app
+
+    return CliRunner().invoke(app, ["export", "k8s-loadtest", *args])
+
+
+def test_cli_writes_the_manifests_with_the_options_after_the_separator(tmp_path):
+    result = _cli("--host", "http://shop.prod.svc:8080", "--allow-host", "shop.prod.svc", "--image", "capplan:1",
+                  "--workers", "3", "--out", str(tmp_path), "--", "--users", "4", "--slo", "p95<300ms")
+    assert result.exit_code == 0, result.output
+    master = yaml.safe_load((tmp_path / "master-job.yaml").read_text())
+    args = _containers(master)[0]["args"]
+    assert args[-4:] == ["--users", "4", "--slo", "p95<300ms"] and args[args.index("--workers") + 1] == "3"
+    assert (tmp_path / "fetch" / "fetch-pod.yaml").is_file()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--", "--userz", "4"], "capplan loadtest would refuse these options"),
+    (["--", "--out", "/elsewhere"], "--out is set by the manifests"),
+    (["--workers", "0"], "workers must be between 1 and 64"),
+])
+def test_cli_refuses_bad_options_with_one_error_line_and_exit_2(tmp_path, extra, message):
+    result = _cli("--host", "http://shop.prod.svc:8080", "--allow-host", "shop.prod.svc", "--image", "capplan:1",
+                  "--out", str(tmp_path / "k8s"), *extra)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "k8s").exists()
