@@ -243,3 +243,34 @@ def test_import_on_a_full_disk_exits_5_and_leaves_no_directory(tmp_path):
         assert list((store / "runs").iterdir()) == []
     finally:
         subprocess.run(["umount", "-l", str(store)], check=False)
+
+
+def test_a_worker_refuses_the_masters_host_when_the_guard_does(tmp_path):
+    from locust.env import Environment
+
+    from capplan.loadtest.distributed import free_port
+    from capplan.loadtest.users import default_user
+
+    with start_target(TargetSettings(slots=2, service_ms=2, port=0)) as target:
+        # Ambiguous for the clients (urllib3 would read 127.0.0.2); whatever reads it, it stays on loopback.
+        handed_out = target.url.replace("http://", "http://127.0.0.2\\@")
+        env = Environment(user_classes=[default_user()], host=handed_out)
+        port = free_port()
+        master = env.create_master_runner("127.0.0.1", port)
+        worker = subprocess.Popen([*CLI, "loadtest", "baseline", "--worker", "--master-host", "127.0.0.1",
+                                   "--master-port", str(port), "--host", target.url],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while master.worker_count < 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert master.worker_count == 1, "worker did not connect"
+            master.start(1, spawn_rate=1)
+            _, stderr = worker.communicate(timeout=20)
+        finally:
+            master.quit()
+            if worker.poll() is None:
+                worker.kill()
+        assert worker.returncode == 2, stderr
+        assert len(_error_lines(stderr)) == 1 and "master's host" in stderr
+        assert _served(target.url) == 0  # no user ever started
