@@ -32,6 +32,7 @@ _COMMAND_MODULES = {
     "report": "report",
     "review": "report",
     "compare": "compare",
+    "export": "export",
 }
 
 

@@ -138,6 +138,21 @@ def _instances(names: MetricNames) -> str:
     return f"count({names.up_metric}{_sel(names)} == 1)"
 
 
+def total_rps_expr(names: MetricNames, window: str = "5m") -> str:
+    """PromQL of the service's total req/s, as the per-instance trigger rule uses it (KEDA, recording rules)."""
+    return _total_rps(names, window)
+
+
+def instances_expr(names: MetricNames) -> str:
+    """PromQL counting the instances that are up, the per-instance trigger rule's denominator."""
+    return _instances(names)
+
+
+def bad_ratio_expr(slo: Slo, names: MetricNames, window: str) -> str | None:
+    """PromQL of an SLO's bad-event ratio over ``window`` (the burn-rate alerts' SLI); None when not expressible."""
+    return _bad_ratio(slo, names, window)
+
+
 def threshold_rules(triggers: tuple[ScalingTrigger, ...], names: MetricNames,
                     vcpus: int | None = None) -> tuple[AlertRule, ...]:
     """One rule per trigger, firing when it holds for ``hold_s`` (warning severity).

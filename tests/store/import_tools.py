@@ -42,16 +42,16 @@ def run_hey(url: str, out_dir: Path, levels: list[int], hold_s: int) -> list[Pat
     return files
 
 
-def jmeter_plan(url: str, levels: list[int], hold_s: int, warmup_s: int = 2) -> str:
+def jmeter_plan(url: str, levels: list[int], hold_s: int, warmup_s: int = 3) -> str:
     """A JMeter test plan: one thread group per level, run one after the other, each GETting ``url``.
 
-    A first group of one thread for ``warmup_s`` lets the JVM load and compile the HTTP
+    A first group of four threads for ``warmup_s`` lets the JVM load and compile the HTTP
     sampler: without it the first level's seconds go to class loading, not to the target.
     """
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    plan = [(1, warmup_s)] * bool(warmup_s) + [(n, hold_s) for n in levels]
+    plan = [(4, warmup_s)] * bool(warmup_s) + [(n, hold_s) for n in levels]
     groups = "".join(_thread_group(n, s, parts.hostname, parts.port, parts.path or "/") for n, s in plan)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<jmeterTestPlan version="1.2" properties="2.8">\n<hashTree>\n'
             '<TestPlan guiclass="TestPlanGui" testclass="TestPlan" testname="capplan" enabled="true">\n'
