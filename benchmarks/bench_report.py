@@ -70,7 +70,7 @@ def time_capplan(config: Path, out: Path) -> float:
 def time_baseline(config: Path, folder: Path) -> tuple[float, int, int]:
     """Per-chart write_html files for the same charts; returns (seconds, files, total bytes)."""
     from capplan.config import load_config
-    from capplan.report.build import collect_results, report_facts
+    from capplan.app.reporting import collect_results, report_facts
 
     facts = report_facts(collect_results(load_config(config)))
     started = time.perf_counter()

@@ -22,10 +22,10 @@ from capplan.config import CapplanConfig, load_config
 from capplan.errors import ConfigError
 from capplan.loadtest.settings import LoadTestSettings
 from capplan.loadtest.target import TargetSettings, start_target
-from capplan.report.build import collect_results, report_facts
+from capplan.app.reporting import collect_results, report_facts
+from capplan.app.reviewing import archive_plan
 from capplan.report.render import render_report, write_text_atomic
 from capplan.report.view import Verdict, decide_verdict
-from capplan.store.reviews import archive_plan
 
 SAMPLE_HISTORY = Path("datasets/sample_traffic_daily.csv")
 
@@ -113,7 +113,7 @@ def run_demo(settings: DemoSettings, progress: DemoProgress | None = None) -> De
     facts = report_facts(results)
     progress.stage(STAGES[5], 6, len(STAGES))
     path = write_text_atomic(settings.out, render_report(facts, "html"))
-    archive = archive_plan(results.plan, demo_config, datetime.now(timezone.utc)) if settings.archive else None
+    archive = archive_plan(results, datetime.now(timezone.utc)) if settings.archive else None
     sat = results.saturation
     return DemoResult(path, decide_verdict(facts.plan, facts.generated_at.date()), run_dirs,
                       None if sat is None else float(sat.safe_throughput_rps),

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from capplan.errors import ConfigError, InputDataError
+from capplan.models.billing import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(d|w|mo|y)$")
-_DAYS = {"d": 1.0, "w": 7.0, "mo": 730.0 / 24.0, "y": 365.0}
+_DAYS = {"d": 1.0, "w": 7.0, "mo": DAYS_PER_MONTH, "y": DAYS_PER_YEAR}
 _GROWTH = re.compile(r"^([+-]?\d+(?:\.\d+)?)%/(day|week|month|year)$")
-_PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": 730.0 / 24.0, "year": 365.0}
+_PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": DAYS_PER_YEAR}
 _MULTIPLIER = re.compile(r"^[x×*]?(\d+(?:\.\d+)?)@(\d{4}-\d{2}-\d{2})$")
 _EVENT = re.compile(r"^([^@]+)@([\d\-,]+?)(?:[x×*](\d+(?:\.\d+)?))?(?:\+(\d+)d)?$")
 HISTORY_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -59,7 +60,7 @@ class ProphetFlags:
 
 
 def parse_days(text: str, flag: str = "--horizon") -> int:
-    """``"180d"``, ``"26w"``, ``"6mo"``, ``"1y"`` → whole days (a month is 730 h)."""
+    """``"180d"``, ``"26w"``, ``"6mo"``, ``"1y"`` → whole days (a billing month, ``HOURS_PER_MONTH``)."""
     match = _DURATION.match(text.strip())
     if match is None:
         raise ConfigError(f"{flag} must be a number and a unit d/w/mo/y, got {text!r}: write e.g. 180d or 6mo")
@@ -67,7 +68,7 @@ def parse_days(text: str, flag: str = "--horizon") -> int:
 
 
 def parse_growth(text: str) -> float:
-    """``"15%/month"`` → compounding growth per 730-hour month as a fraction (0.15)."""
+    """``"15%/month"`` → compounding growth per billing month as a fraction (0.15)."""
     match = _GROWTH.match(text.replace(" ", ""))
     if match is None:
         raise ConfigError(f"--growth must look like 15%/month, got {text!r}: periods are day, week, month, year")
@@ -262,41 +263,27 @@ def what_if_from_flags(from_rate: float | None, growth: str | None, horizon_days
                             [parse_multiplier(m) for m in multipliers])
 
 
-def forecast_from_config(path: Path, sources: list[str] | None) -> tuple[list[Any], tuple]:
+def forecast_from_config(path: Path, sources: list[str] | None, today: date | None = None) -> tuple[list[Any], tuple]:
     """Forecast as ``[demand]`` in capplan.toml says → (forecasts, events); HISTORY arguments replace its source.
 
-    With no source anywhere, ``[demand]`` describes a what-if: ``from_rate`` compounding at
-    ``growth``, lasting events as steps and spans as uplifts on their days.
+    With the config's own source (or a what-if ``[demand]``) this is the very forecast
+    ``capplan plan`` uses (:func:`capplan.app.demand.forecast_demand`); other HISTORY
+    arguments are forecast with the same settings, events included.
     """
+    from capplan.app.demand import forecast_demand, forecast_settings, history_options
     from capplan.config import load_config
-    from capplan.models.forecast import ForecastSettings, apply_uplifts
-    from capplan.models.growth import what_if_forecast
-    from capplan.models.prophet_model import ProphetSettings
-    from capplan.store.history import HistoryOptions
 
     loaded = load_config(path)
     demand = loaded.demand
-    events = tuple(_config_event(e) for e in demand.events)
-    if demand.source is None and not sources:
-        steps = [(e.first_day, e.multiplier) for e in demand.events if e.is_permanent]
-        scenario = what_if_forecast(float(demand.from_rate), demand.growth.fraction_per_month, demand.horizon_days,
-                                    demand.start or date.today(), steps)
-        spans = tuple(e for e in events if not e.lasting)
-        return [replace(scenario, frame=apply_uplifts(scenario.frame, spans))], events
-    options = HistoryOptions(demand.time_column, demand.value_column, demand.unit, demand.peak_quantile,
-                             demand.peak_to_mean)
-    settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
-                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap,
-                                                        country=demand.country, events=events))
-    chosen = sources or [demand.source if demand.source.startswith("prometheus://") else
-                         str(loaded.resolve(demand.source))]
-    jobs = [SeriesJob(s, options, settings, demand.horizon_days) for s in expand_sources(chosen)]
-    return forecast_many(jobs, os.cpu_count() or 1), events
+    if not sources:
+        with fold_pool() if demand.source is not None else _no_pool() as pool:
+            resolved = forecast_demand(loaded, today or date.today(), pool)
+        return [resolved.forecast], resolved.events
+    settings = forecast_settings(demand)
+    jobs = [SeriesJob(s, history_options(demand), settings, demand.horizon_days) for s in expand_sources(sources)]
+    return forecast_many(jobs, os.cpu_count() or 1), settings.prophet.events
 
 
-def _config_event(event: Any) -> Any:
-    from capplan.models.prophet_model import Event
-
-    last = event.last_day or event.first_day
-    return Event(event.name, (event.first_day,), event.multiplier, 0, (last - event.first_day).days,
-                 lasting=event.is_permanent)
+@contextmanager
+def _no_pool() -> Iterator[None]:
+    yield None

@@ -1,18 +1,19 @@
-"""From capplan.toml to a capacity plan: the orchestration behind ``capplan plan``.
+"""From capplan.toml to one result: the orchestration behind ``plan``, ``report``, ``review`` and ``demo``.
 
-``build_plan(config) -> PlanReport`` is the one entry point (the report and the demo
-call it too). It resolves, in order:
+``build_plan(config) -> PlanReport`` resolves capplan.toml once and runs the models once:
 
-1. per-instance capacity — ``[capacity] per_instance_rps`` (safe = × target_utilization)
-   or load-test runs through :func:`capplan.models.saturation.estimate_saturation`
-   (whose CPU service demand enables the CPU trigger when ``cpu_ms_per_request`` is unset);
-2. daily demand at P50 and P90 (peak req/s) — a history forecast with
-   :class:`capplan.models.forecast.DemandForecaster`, or what-if compounding growth from
-   ``from_rate``; ``[[demand.events]]`` multiply the days they cover;
+1. per-instance capacity (:mod:`capplan.app.capacity`): ``[capacity] per_instance_rps`` or
+   the saturation estimate of the runs named there;
+2. daily demand at P50 and P90 (peak req/s) from the one forecast of ``[demand]``
+   (:mod:`capplan.app.demand`: the history read once, events applied once);
 3. the pure models: :func:`plan_capacity`, :func:`project_costs`, resource runways,
-   scaling triggers and recommendations.
+   scaling triggers, recommendations, and the dated triggers and act-by date
+   (:func:`capplan.models.decision.decide`).
 
-Everything with I/O (reading runs, histories) happens here; the maths is in ``models/``.
+The :class:`PlanReport` keeps every input and result (the forecast and its backtest, the
+history, the saturation estimate, the runs), so the CLI tables, ``--json``, ``--csv``, the
+report and the review archive all show the same numbers. Everything with I/O happens here
+or below in ``store/``; the maths is in ``models/``.
 """
 
 from __future__ import annotations
@@ -20,22 +21,26 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from capplan.config import CapplanConfig, DemandConfig, ResourceConfig
-from capplan.errors import CapplanError, ConfigError, InputDataError
-from capplan.models.alerts import ScalingTrigger, scaling_triggers
-from capplan.models.capacity import (
-    CapacityPlan,
-    DemandSeries,
-    FleetSpec,
-    InstanceCapacity,
-    Redundancy,
-    plan_capacity,
-    recommendations,
+from capplan.app.capacity import (
+    build_triggers,
+    fleet_spec,
+    latest_runs,
+    measured_saturation,
+    resolve_capacity,
+    triggers_for,
 )
+from capplan.app.demand import forecast_demand, source_location
+from capplan.app.risk import assess_risk, risk_as_dict
+from capplan.config import CapplanConfig, ResourceConfig
+from capplan.errors import CapplanError, InputDataError
+from capplan.models.alerts import ScalingTrigger
+from capplan.models.capacity import CapacityPlan, plan_capacity, recommendations
 from capplan.models.cost import CostProjection, PriceSheet, project_costs
+from capplan.models.decision import Decision, DatedTrigger, TriggerSet, decide
 from capplan.models.runway import (
     ResourceRunway,
     ResourceSpec,
@@ -46,22 +51,73 @@ from capplan.models.runway import (
     resource_runway,
 )
 
+__all__ = ["PlanReport", "TriggerSet", "budget_rows", "build_plan", "build_triggers", "fleet_spec",
+           "plan_as_dict", "price_sheet", "resolve_capacity", "resolve_resource", "unavoidable_breach"]
+
 RESOURCE_TREND_DAYS = 90
 """A resource history's trend is fitted on its last 90 days (recent growth, not old history)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlanReport:
-    """Everything ``capplan plan`` shows: the capacity plan, costs, resources, triggers, advice."""
+    """The one result every output is made from.
 
+    ``decision`` holds the plan (capacity with its source, fleet, demand, runway, steps),
+    costs, resources, triggers, recommendations, dated triggers and the act-by date;
+    ``forecast`` the demand forecast (its model and backtest scores; a what-if scenario has
+    none); ``history`` the traffic history it was fitted on (None for what-if);
+    ``saturation`` the estimate capacity came from, or the one measured by the latest stress
+    run; ``runs`` the latest run of each scenario, with the summaries stored in run.json
+    (read only with ``build_plan(..., with_runs=True)``). New results (risk, instance
+    shapes) are added as fields with defaults.
+    """
+
+    config: CapplanConfig
     service: str
     demand_source: str
-    plan: CapacityPlan
-    costs: CostProjection
-    resources: tuple[ResourceRunway, ...]
-    triggers: tuple[ScalingTrigger, ...]
-    recommendations: tuple[str, ...]
-    warnings: tuple[str, ...]
+    decision: Decision
+    forecast: Any = None
+    history: Any = None
+    saturation: Any = None
+    runs: tuple = ()
+    events: tuple = ()
+    warnings: tuple[str, ...] = ()
+    risk: Any = None  # capplan.app.risk.RiskReport: breach/trigger probabilities, reservations, instance types
+
+    @property
+    def plan(self) -> CapacityPlan:
+        """The capacity plan."""
+        return self.decision.plan
+
+    @property
+    def costs(self) -> CostProjection:
+        """The budget of the planned fleet (and the needed P50/P90 beside it)."""
+        return self.decision.costs
+
+    @property
+    def resources(self) -> tuple[ResourceRunway, ...]:
+        """The ``[[resources]]`` runways."""
+        return self.decision.resources
+
+    @property
+    def triggers(self) -> tuple[ScalingTrigger, ...]:
+        """Live-metric scaling triggers (alert thresholds)."""
+        return self.decision.triggers
+
+    @property
+    def recommendations(self) -> tuple[str, ...]:
+        """What to do, in sentences."""
+        return self.decision.recommendations
+
+    @property
+    def dated_triggers(self) -> tuple[DatedTrigger, ...]:
+        """Fleet crossings, scale-out steps and resource runways with their dates."""
+        return self.decision.dated_triggers
+
+    @property
+    def act_by(self) -> dt.date | None:
+        """The earliest order-by date (None: nothing to order within the horizon)."""
+        return self.decision.act_by
 
     @property
     def as_of(self) -> np.datetime64:
@@ -69,39 +125,35 @@ class PlanReport:
         return self.plan.demand.ds[0]
 
 
-@dataclass(frozen=True)
-class TriggerSet:
-    """What alert rules need, without any demand forecast: capacity, fleet and triggers."""
-
-    capacity: InstanceCapacity
-    fleet: FleetSpec
-    triggers: tuple[ScalingTrigger, ...]
-    warnings: tuple[str, ...]
+def price_sheet(config: CapplanConfig) -> PriceSheet:
+    """``[pricing]`` for the fleet's instance type."""
+    pricing = config.pricing
+    return PriceSheet(pricing.currency, config.instance_price.hourly, pricing.hours_per_month,
+                      pricing.reserved_1y_discount, pricing.reserved_3y_discount, pricing.spot_discount)
 
 
-def build_triggers(config: CapplanConfig) -> TriggerSet:
-    """Per-instance capacity, the fleet and its scaling triggers (no forecast is fitted)."""
-    capacity, warnings = resolve_capacity(config)
-    fleet = fleet_spec(config)
-    triggers = scaling_triggers(capacity, fleet, config.service.objectives, capacity.cpu_ms_per_request,
-                                config.instance_price.vcpus)
-    return TriggerSet(capacity, fleet, triggers, tuple(warnings))
+def build_plan(config: CapplanConfig, today: dt.date | None = None, with_runs: bool = False) -> PlanReport:
+    """Plan the service described by ``config``; ``today`` is the default start of what-if demand.
 
-
-def build_plan(config: CapplanConfig, today: dt.date | None = None) -> PlanReport:
-    """Plan the service described by ``config``; ``today`` is the default start of what-if demand."""
-    base = build_triggers(config)
-    capacity, fleet, triggers, warnings = base.capacity, base.fleet, base.triggers, base.warnings
-    demand, source, demand_warnings = resolve_demand(config, today or dt.date.today())
-    plan = plan_capacity(demand, capacity, fleet)
-    price = config.instance_price
-    sheet = PriceSheet(config.pricing.currency, price.hourly, config.pricing.hours_per_month,
-                       config.pricing.reserved_1y_discount, config.pricing.reserved_3y_discount,
-                       config.pricing.spot_discount)
-    resources = tuple(resolve_resource(config, r, demand.ds) for r in config.resources)
-    words = recommendations(plan) + tuple(describe_resource(r, demand.ds[0]) for r in resources)
-    return PlanReport(config.service.name, source, plan, project_costs(plan, sheet), resources, triggers,
-                      words, warnings + tuple(demand_warnings))
+    ``with_runs`` also reads the latest run of each scenario (for the report and the review).
+    """
+    capacity, estimate = resolve_capacity(config)
+    warnings = [] if estimate is None else list(estimate.warnings)
+    runs, saturation = (), estimate
+    if with_runs:
+        runs, run_warnings = latest_runs(config.resolve(config.loadtest.out_dir))
+        warnings += run_warnings  # a damaged run is skipped, never fatal
+        if estimate is None:
+            saturation, measured_warnings = measured_saturation(config, runs)
+            warnings += measured_warnings
+    base = triggers_for(config, capacity, tuple(warnings))
+    demand = forecast_demand(config, today or dt.date.today())
+    plan, risk = assess_risk(config, plan_capacity(demand.series, capacity, base.fleet), demand.forecast, estimate)
+    resources = tuple(resolve_resource(config, r, demand.series.ds) for r in config.resources)
+    words = recommendations(plan) + tuple(describe_resource(r, demand.series.ds[0]) for r in resources)
+    decision = decide(plan, project_costs(plan, price_sheet(config)), resources, base.triggers, words)
+    return PlanReport(config, config.service.name, demand.description, decision, demand.forecast, demand.history,
+                      saturation, runs, demand.events, tuple(dict.fromkeys(warnings + list(demand.warnings))), risk)
 
 
 def unavoidable_breach(report: PlanReport) -> str | None:
@@ -117,102 +169,6 @@ def unavoidable_breach(report: PlanReport) -> str | None:
     return (f"the current fleet breaks its SLO before new capacity can arrive, P90 demand exceeds "
             f"{runway.max_capacity_rps:,.0f} req/s on {runway.breach_date} but {fleet.lead_time_days:g}-day lead "
             f"time means {ready} at the earliest, add instances now (expedite) or shed load")
-
-
-def fleet_spec(config: CapplanConfig) -> FleetSpec:
-    """The ``[fleet]`` section as the planner's :class:`FleetSpec`."""
-    fleet = config.fleet
-    return FleetSpec(
-        instance_type=fleet.instance_type, current_count=fleet.current_count, minimum=fleet.minimum,
-        redundancy=Redundancy(spares=fleet.spare_instances, zones=fleet.zones),
-        trigger_utilization=fleet.trigger_utilization, lead_time_days=fleet.lead_time.days,
-        step_ahead_days=fleet.step_ahead.days,
-    )
-
-
-def resolve_capacity(config: CapplanConfig) -> tuple[InstanceCapacity, list[str]]:
-    """Per-instance capacity from the explicit number or from load-test runs via the estimator."""
-    cap = config.capacity
-    if cap.per_instance_rps is not None:
-        return InstanceCapacity(cap.per_instance_rps, cap.per_instance_rps * cap.target_utilization,
-                                "capplan.toml [capacity] per_instance_rps", cap.cpu_ms_per_request), []
-    try:
-        from capplan.models.saturation import estimate_saturation
-        from capplan.store.measurements import load_measurements
-    except ImportError as exc:
-        raise ConfigError(f"capacity from runs needs the saturation estimator, which is not installed ({exc.name}), "
-                          "set [capacity] per_instance_rps instead") from exc
-    paths = [config.resolve(p) for p in cap.runs]
-    estimate = estimate_saturation(load_measurements(paths), config.service.objectives, cap.target_utilization)
-    cpu_ms = cap.cpu_ms_per_request
-    if cpu_ms is None and math.isfinite(estimate.service_demand_cpu_ms) and estimate.service_demand_cpu_ms > 0:
-        cpu_ms = float(estimate.service_demand_cpu_ms)  # utilisation law D = U / X from the runs
-    capacity = InstanceCapacity(float(estimate.max_throughput_rps), float(estimate.safe_throughput_rps),
-                                f"{len(paths)} load-test run(s)", cpu_ms)
-    return capacity, list(estimate.warnings)
-
-
-def resolve_demand(config: CapplanConfig, today: dt.date) -> tuple[DemandSeries, str, list[str]]:
-    """Daily P50/P90 peak demand over the horizon, its description and any warnings."""
-    demand = config.demand
-    if demand.source is None:
-        from capplan.models.growth import what_if_forecast
-
-        steps = [(e.first_day, e.multiplier) for e in demand.events if e.is_permanent]
-        forecast = what_if_forecast(float(demand.from_rate), demand.growth.fraction_per_month,
-                                    demand.horizon_days, demand.start or today, steps)
-        series = apply_events(_series(forecast), demand, permanent=False)
-        return series, f"what-if: {demand.from_rate:g} req/s growing {demand.growth.text}", []
-    return _forecast_demand(config)
-
-
-def apply_events(series: DemandSeries, demand: DemandConfig, permanent: bool = True) -> DemandSeries:
-    """Multiply P50 and P90 by each ``[[demand.events]]`` multiplier on the days it covers.
-
-    One-day and spanned events are marked in ``event`` (temporary capacity); lasting steps
-    (``start`` without ``end``) multiply every day from ``start`` on, when ``permanent``.
-    """
-    factor = np.ones(len(series.ds))
-    temporary = np.zeros(len(series.ds), dtype=bool)
-    for event in demand.events:
-        first = np.datetime64(event.first_day, "D")
-        if event.is_permanent:
-            if permanent:
-                factor[series.ds >= first] *= event.multiplier
-            continue
-        hit = (series.ds >= first) & (series.ds <= np.datetime64(event.last_day, "D"))
-        factor[hit] *= event.multiplier
-        temporary |= hit
-    return DemandSeries(series.ds, series.p50_rps * factor, series.p90_rps * factor, event=temporary)
-
-
-def _series(forecast: object) -> DemandSeries:
-    """A :class:`capplan.models.forecast.Forecast` as peak req/s: P50 = yhat, P90 = yhat_p90."""
-    frame = forecast.frame
-    per_unit = float(forecast.peak_rps_per_unit)
-    upper = frame["yhat_p90"] if "yhat_p90" in frame else frame["yhat_upper"]
-    ds = frame["ds"].to_numpy().astype("datetime64[D]")
-    return DemandSeries(ds, frame["yhat"].to_numpy(float) * per_unit, upper.to_numpy(float) * per_unit)
-
-
-def _forecast_demand(config: CapplanConfig) -> tuple[DemandSeries, str, list[str]]:
-    from capplan.models.forecast import DemandForecaster, ForecastSettings
-    from capplan.models.prophet_model import ProphetSettings
-    from capplan.store.history import HistoryOptions, read_history
-
-    demand = config.demand
-    source = demand.source if demand.source.startswith("prometheus://") else str(config.resolve(demand.source))
-    history = read_history(source, HistoryOptions(time_col=demand.time_column, value_col=demand.value_column,
-                                                  unit=demand.unit, peak_quantile=demand.peak_quantile,
-                                                  peak_to_mean=demand.peak_to_mean))
-    settings = ForecastSettings(interval=demand.interval, model=demand.model, horizon_days=demand.horizon_days,
-                                prophet=ProphetSettings(growth=demand.trend, cap=demand.cap, country=demand.country))
-    forecast = DemandForecaster(settings).fit(history).predict(demand.horizon_days)
-    warnings = list(forecast.warnings)
-    if demand.start is not None:
-        warnings.append(f"demand.start = {demand.start} is ignored for a history forecast, which starts the day "
-                        f"after the history ends ({forecast.frame['ds'].iloc[0].date()})")
-    return apply_events(_series(forecast), demand), f"{forecast.model} forecast of {demand.source}", warnings
 
 
 def resolve_resource(config: CapplanConfig, resource: ResourceConfig, ds: np.ndarray) -> ResourceRunway:
@@ -235,8 +191,7 @@ def _resource_trend(config: CapplanConfig, resource: ResourceConfig) -> tuple[fl
     from capplan.store.history import HistoryOptions, read_history
 
     try:
-        source = resource.history if resource.history.startswith("prometheus://") else config.resolve(resource.history)
-        history = read_history(source, HistoryOptions(
+        history = read_history(source_location(config, resource.history), HistoryOptions(
             time_col=resource.time_column, value_col=resource.value_column, unit="rps"))
     except CapplanError as exc:
         raise InputDataError(f"resource {resource.name!r}: {exc}") from exc
@@ -252,8 +207,16 @@ def _date(value: np.datetime64 | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _iso(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def budget_rows(report: PlanReport, months: int | None = None) -> list[dict[str, object]]:
-    """Month-by-month budget rows (first ``months`` months), costs in the plan's currency."""
+    """Month-by-month budget rows (first ``months`` months), costs in the plan's currency.
+
+    ``cost_planned`` is the budget (the planned fleet); ``cost_p50``/``cost_p90`` price the
+    instances needed, what the fleet could shrink to.
+    """
     rows = []
     for m in report.costs.months[:months]:
         rows.append({
@@ -291,7 +254,12 @@ def plan_as_dict(report: PlanReport, months: int | None = None) -> dict[str, obj
         "triggers": [{"name": t.name, "metric": t.metric, "threshold": t.threshold, "unit": t.unit,
                       "rationale": t.rationale} for t in report.triggers],
         "months": budget_rows(report, months),
-        "cost": {"currency": costs.currency, "hourly": costs.hourly, "total_p50": costs.total_p50,
+        "act_by": _iso(report.act_by), "runway_days": report.decision.runway_days,
+        "dated_triggers": [{"name": t.name, "condition": t.condition, "threshold_rps": t.threshold_rps,
+                            "expected": _iso(t.expected), "action": t.action, "order_by": _iso(t.order_by)}
+                           for t in report.dated_triggers],
+        "cost": {"currency": costs.currency, "hourly": costs.hourly, "hours_per_month": costs.hours_per_month,
+                 "total_planned": costs.total_planned, "total_p50": costs.total_p50,
                  "total_p90": costs.total_p90, "total_headroom": costs.total_headroom,
                  "total_redundancy": costs.total_redundancy,
                  "options": [{"name": o.name, "reserved_instances": list(o.reserved_instances), "total": o.total,
@@ -303,4 +271,5 @@ def plan_as_dict(report: PlanReport, months: int | None = None) -> dict[str, obj
                        "order_by_date": _date(r.order_by_date), "days_to_exhaustion": r.days_to_exhaustion}
                       for r in report.resources],
         "warnings": list(report.warnings),
+        "risk": None if report.risk is None else risk_as_dict(report.risk, months),
     }}

@@ -13,14 +13,17 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from capplan.app.planning import PlanReport
+from capplan.app.reporting import collect_results, report_facts
+from capplan.app.risk import risk_snapshot
 from capplan.config import CapplanConfig
-from capplan.models.review import PlanSnapshot, Review, review_plans
-from capplan.report.build import collect_results, read_demand_history, report_facts
+from capplan.models.decision import to_date
+from capplan.models.review import PlanSnapshot, Review, SnapshotTrigger, review_plans
 from capplan.report.facts import ChartSpec, ReportFacts
 from capplan.report.review_view import ReviewFacts, build_review_view, review_summary
 from capplan.report.view import ReportView, build_view
 from capplan.store.history import History
-from capplan.store.reviews import previous_snapshot, read_snapshot, snapshot_of, write_snapshot
+from capplan.store.reviews import previous_snapshot, read_snapshot, write_snapshot
 
 CONTEXT_DAYS = 28
 """Days of actual traffic before the archived forecast shown for context in the chart."""
@@ -48,17 +51,42 @@ def run_review(config: CapplanConfig, now: datetime | None = None, previous: Pat
     now = now or datetime.now(timezone.utc)
     results = collect_results(config, today=now.date())
     facts = report_facts(results, now)
-    current = snapshot_of(results.plan, config, now)
+    current = snapshot_of(results, now)
     archive_dir = config.resolve(config.review.archive_dir)
     before = read_snapshot(previous) if previous is not None else previous_snapshot(
         archive_dir, config.service.name, before=now)
-    history = results.history or read_demand_history(config, remote=True)
-    actual = actual_daily_peaks(history)
+    actual = actual_daily_peaks(results.history)  # the history the plan read: files and prometheus:// alike
     review = None if before is None else review_plans(before, current, actual, now.date())
     chart = _chart(before, actual) if review is not None and review.forecast_error is not None else None
     view = build_review_view(build_view(facts), ReviewFacts(review, str(archive_dir), chart))
     outcome = ReviewOutcome(review, current, facts, view, None)
     return archive_current(config, outcome) if archive else outcome
+
+
+def snapshot_of(report: PlanReport, archived_at: datetime) -> PlanSnapshot:
+    """What ``report`` says today, as a snapshot to archive: its forecast, dates and triggers.
+
+    The triggers and the act-by date are the plan's own (``report.decision``), the same the
+    report shows; the monthly cost is the planned fleet's first month (the budget).
+    """
+    plan, costs = report.plan, report.costs
+    triggers = tuple(SnapshotTrigger(t.name, t.threshold_rps, t.expected, t.order_by)
+                     for t in report.dated_triggers)
+    return PlanSnapshot(
+        service=report.service, archived_at=archived_at, as_of=to_date(plan.demand.ds[0]),
+        days=tuple(to_date(d) for d in plan.demand.ds),
+        p50_rps=tuple(float(v) for v in plan.demand.p50_rps), p90_rps=tuple(float(v) for v in plan.demand.p90_rps),
+        current_instances=plan.fleet.current_count, safe_capacity_rps=float(plan.runway.safe_capacity_rps),
+        runway_date=to_date(plan.runway.safe_exceeded_date), act_by=report.act_by, triggers=triggers,
+        recommendations=tuple(report.recommendations),
+        cost_usd_month=plan.fleet.current_count * costs.hourly * costs.hours_per_month,
+        demand_source=report.demand_source, total_cost=costs.total_planned, risk_months=risk_snapshot(report))
+
+
+def archive_plan(report: PlanReport, archived_at: datetime) -> Path:
+    """Archive ``report`` under its config's ``[review] archive_dir``; returns the file written."""
+    config = report.config
+    return write_snapshot(snapshot_of(report, archived_at), config.resolve(config.review.archive_dir))
 
 
 def archive_current(config: CapplanConfig, outcome: ReviewOutcome) -> ReviewOutcome:

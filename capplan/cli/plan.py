@@ -16,8 +16,9 @@ from capplan.app.planning import PlanReport, budget_rows, build_plan, build_trig
 
 _COLUMNS = (
     ("month", "month", "{}"), ("p50_peak_rps", "P50 rps", "{:,.0f}"), ("p90_peak_rps", "P90 rps", "{:,.0f}"),
-    ("instances_p50", "inst P50", "{}"), ("instances_p90", "inst P90", "{}"), ("planned_fleet", "planned", "{}"),
-    ("cost_p50", "cost P50", "{:,.0f}"), ("cost_p90", "cost P90", "{:,.0f}"),
+    ("planned_fleet", "planned", "{}"), ("cost_planned", "budget", "{:,.0f}"),
+    ("instances_p50", "inst P50", "{}"), ("instances_p90", "inst P90", "{}"),
+    ("cost_p50", "needs P50", "{:,.0f}"), ("cost_p90", "needs P90", "{:,.0f}"),
     ("cost_headroom", "headroom", "{:,.0f}"), ("cost_redundancy", "redundancy", "{:,.0f}"),
 )
 
@@ -57,9 +58,9 @@ def plan_command(
     if archive:
         from datetime import datetime, timezone
 
-        from capplan.store.reviews import archive_plan
+        from capplan.app.reviewing import archive_plan
 
-        typer.echo(f"plan archived to {archive_plan(report, cfg, datetime.now(timezone.utc))}", err=True)
+        typer.echo(f"plan archived to {archive_plan(report, datetime.now(timezone.utc))}", err=True)
     breach = unavoidable_breach(report)
     if breach is not None:
         raise SloBreached(breach)
@@ -104,9 +105,13 @@ def render_text(report: PlanReport, months: int | None) -> str:
     lines += [f"  - {text}" for text in report.recommendations]
     lines += ["", "scaling triggers:"]
     lines += [f"  - {t.metric} > {_fmt_threshold(t.threshold, t.unit)}: {t.rationale}" for t in report.triggers]
-    lines += ["", f"cost over {len(plan.demand.ds)} days ({costs.currency}, {costs.hourly:g}/h on demand): "
-              f"P50 {costs.total_p50:,.0f}, P90 {costs.total_p90:,.0f} (headroom {costs.total_headroom:,.0f}, "
-              f"redundancy {costs.total_redundancy:,.0f})"]
+    act_by = "nothing to order within the horizon" if report.act_by is None else report.act_by.isoformat()
+    lines += ["", f"act by: {act_by}"]
+    lines += ["", f"budget over {len(plan.demand.ds)} days ({costs.currency}, {costs.hourly:g}/h on demand, "
+              f"{costs.hours_per_month:g} h a month): planned fleet {costs.total_planned:,.0f}; the instances needed "
+              f"would cost P50 {costs.total_p50:,.0f}, P90 {costs.total_p90:,.0f} (headroom {costs.total_headroom:,.0f}, "
+              f"redundancy {costs.total_redundancy:,.0f}), what the fleet could shrink to"]
+    lines += ["purchase options for the planned fleet:"]
     lines += [f"  - {o.name}: {o.total:,.0f}, saves {o.saving:,.0f} ({o.saving_fraction:.0%}); {o.note}"
               for o in costs.options]
     if getattr(report, "risk", None) is not None:

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("html", "--format", "-f", help="html (offline page), md (ticket summary) or json."),
     ) -> None:
         """The capacity report: verdict, SLOs, saturation, forecast, instances, triggers, cost."""
-        from capplan.report.build import collect_results, report_facts
+        from capplan.app.reporting import collect_results, report_facts
         from capplan.report.render import check_format, render_report, write_text_atomic
 
         check_format(fmt)

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_
 
 from capplan.config.base import Count, DurationField, Fraction, GrowthField, _Section
 from capplan.config.loadtest import LoadTestConfig
-from capplan.config.units import growth_in, parse_duration, parse_growth, parse_quantity
+from capplan.config.units import HOURS_PER_MONTH, growth_in, parse_duration, parse_growth, parse_quantity
 from capplan.errors import ConfigError
 from capplan.models.alerts import MetricNames
 from capplan.models.slo import Slo, parse_slos
@@ -223,7 +223,7 @@ class DemandConfig(_Section):
 
     @property
     def horizon_days(self) -> int:
-        """The planning horizon in whole days (``"24mo"`` → 730)."""
+        """The planning horizon in whole days (``"24mo"`` → 730 days)."""
         return max(1, round(self.horizon.days))
 
 
@@ -247,7 +247,7 @@ class PricingConfig(_Section):
     """``[pricing]``: dated list prices and purchase-option discounts (fractions off on-demand)."""
 
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
-    hours_per_month: Annotated[float, Field(gt=0.0)] = 730.0
+    hours_per_month: Annotated[float, Field(gt=0.0)] = HOURS_PER_MONTH
     as_of: dt.date = dt.date(2025, 1, 1)
     source: str = "AWS EC2 on-demand pricing, us-east-1, Linux"
     reserved_1y_discount: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.37

@@ -13,14 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-HOURS_PER_MONTH = 730.0
-"""Hours in a billing month (AWS, GCP and Azure all price a month as 730 hours)."""
+from capplan.models.billing import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_MONTH  # the one billing calendar
 
 SECONDS_PER_DAY = 86_400.0
 MAX_DURATION_S = 100 * 365.0 * SECONDS_PER_DAY
 """Longest duration any field takes (100 years): longer ones are typos, and overflow date arithmetic."""
-DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
-DAYS_PER_YEAR = 365.0
 
 _DURATION_UNITS_S = {
     "ms": 0.001,

@@ -17,7 +17,7 @@ import pandas as pd
 from capplan.errors import ConfigError
 from capplan.models.forecast import Forecast
 
-DAYS_PER_MONTH = 730.0 / 24.0
+from capplan.models.billing import DAYS_PER_MONTH
 
 
 def what_if_forecast(

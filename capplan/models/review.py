@@ -59,6 +59,8 @@ class PlanSnapshot:
     recommendations: tuple[str, ...] = ()
     cost_usd_month: float | None = None
     demand_source: str = ""
+    total_cost: float | None = None
+    """The budget over the horizon: the planned fleet on demand, in the plan's currency."""
     risk_months: tuple[RiskSnapshotMonth, ...] = ()  # predicted monthly risk (capplan.models.risk_review)
 
     def __post_init__(self) -> None:

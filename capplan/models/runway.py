@@ -17,7 +17,7 @@ import numpy as np
 
 from capplan.errors import InputDataError
 
-_DAYS_PER_MONTH = 730.0 / 24.0
+from capplan.models.billing import DAYS_PER_MONTH as _DAYS_PER_MONTH
 
 
 def first_crossing(ds: np.ndarray, values: np.ndarray, threshold: float) -> np.datetime64 | None:

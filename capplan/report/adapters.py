@@ -1,82 +1,72 @@
 """Turn capplan's result objects into report facts and charts (no I/O).
 
-Sources: the capacity plan (:class:`capplan.app.planning.PlanReport`: plan, costs, resources,
-triggers, recommendations), the saturation estimate, the traffic history and recorded
-load-test runs. Definitions used in the report:
+Sources: the plan's :class:`capplan.models.decision.Decision` (plan, costs, resources,
+triggers, recommendations, dated triggers and act-by date, computed once by the models),
+the demand forecast, the saturation estimate and the traffic history. Definitions:
 
 * runway = days from the first planned day to the first day P90 demand exceeds the
-  current fleet's safe capacity (``Runway.safe_exceeded_date``);
-* act-by = the earliest order-by date among the fleet (trigger crossing − lead time) and
-  every resource (trigger crossing − its lead time);
-* monthly cost now = current fleet × hourly price × hours per month (730).
+  current fleet's safe capacity (``Decision.runway_days``);
+* act-by = the earliest order-by date (``Decision.act_by``);
+* monthly cost now = current fleet × hourly price × ``hours_per_month`` (``[pricing]``);
+* the budget is the planned fleet (``cost_planned``); the needed P50/P90 instances are
+  what it could shrink to.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Any
 
-import numpy as np
-
+from capplan.models.capacity import DemandSeries
+from capplan.models.decision import Decision, to_date
 from capplan.models.saturation import SaturationEstimate
-from capplan.app.planning import PlanReport
 from capplan.report import charts
-from capplan.report.risk_plot import risk_chart
-from capplan.report.facts import AlertThreshold, ChartSpec, CostOption, ForecastFacts, PlanFacts, SaturationFacts, TriggerFacts
+from capplan.report.facts import (
+    AlertThreshold,
+    ChartSpec,
+    CostOption,
+    ForecastFacts,
+    MonthFacts,
+    PlanFacts,
+    SaturationFacts,
+    TriggerFacts,
+)
 
-DAYS_PER_MONTH = 730.0 / 24.0
+__all__ = ["forecast_facts", "plan_charts", "plan_facts", "saturation_facts", "to_date", "trigger_facts"]
 
 
-def to_date(value: np.datetime64 | None) -> date | None:
-    """A numpy day (or None) as a :class:`datetime.date`."""
-    if value is None or np.isnat(value):
-        return None
-    return value.astype("datetime64[D]").astype(object)
-
-
-def plan_facts(report: PlanReport, hours_per_month: float = 730.0) -> PlanFacts:
-    """The plan's runway, act-by date, actions, instance counts, triggers and costs."""
-    plan, costs = report.plan, report.costs
-    fleet, runway = plan.fleet, plan.runway
-    hours = costs.hourly * hours_per_month
+def plan_facts(decision: Decision) -> PlanFacts:
+    """The plan's runway, act-by date, actions, instance counts, triggers, budget and purchase options."""
+    plan, costs = decision.plan, decision.costs
+    month_cost = costs.hourly * costs.hours_per_month
     horizon_days = len(plan.demand.ds)
-    safe_date = to_date(runway.safe_exceeded_date)
-    order_dates = [d for d in [to_date(runway.order_by_date)] + [to_date(s.order_by_date) for s in plan.steps]
-                   + [to_date(r.order_by_date) for r in report.resources] if d is not None]
+    horizon_months = horizon_days * 24.0 / costs.hours_per_month
     return PlanFacts(
         horizon_days=horizon_days,
-        current_instances=fleet.current_count,
+        current_instances=plan.fleet.current_count,
         peak_instances=int(plan.needed_p90.max()),
         capacity_per_instance_rps=plan.capacity.safe_rps,
-        runway_days=None if safe_date is None else float((safe_date - to_date(plan.demand.ds[0])).days),
-        act_by=min(order_dates) if order_dates else None,
-        actions=report.recommendations,
-        cost_usd_month_now=fleet.current_count * hours,
-        cost_usd_month_peak=int(plan.needed_p90.max()) * hours,
-        triggers=trigger_facts(report),
+        runway_days=None if decision.runway_days is None else float(decision.runway_days),
+        act_by=decision.act_by,
+        actions=decision.recommendations,
+        cost_usd_month_now=plan.fleet.current_count * month_cost,
+        cost_usd_month_peak=int(plan.planned.max()) * month_cost,
+        triggers=trigger_facts(decision),
         alerts=tuple(AlertThreshold(t.metric, f"> {_threshold(t.threshold, t.unit)}", t.rationale)
-                     for t in report.triggers),
-        cost_options=tuple(CostOption(o.name, o.total / (horizon_days / DAYS_PER_MONTH), o.total,
+                     for t in decision.triggers),
+        cost_options=tuple(CostOption(o.name, o.total / horizon_months, o.total,
                                       _option_note(o.saving_fraction, o.note)) for o in costs.options),
+        months=tuple(MonthFacts(m.month, m.p50_peak_rps, m.p90_peak_rps, m.instances_p50, m.instances_p90,
+                                m.planned_fleet, m.cost_planned, m.cost_p50, m.cost_p90) for m in costs.months),
+        runway_date=to_date(plan.runway.safe_exceeded_date), currency=costs.currency,
+        total_cost_planned=costs.total_planned, total_cost_p50=costs.total_p50, total_cost_p90=costs.total_p90,
+        peak_planned_fleet=int(plan.planned.max()),
     )
 
 
-def trigger_facts(report: PlanReport) -> tuple[TriggerFacts, ...]:
-    """Fleet runway dates, scale-out steps and resource runways as table rows."""
-    plan, runway = report.plan, report.plan.runway
-    kind = plan.fleet.instance_type
-    rows = [TriggerFacts("Fleet load trigger", f"P90 demand > {runway.trigger_capacity_rps:,.0f} req/s",
-                         to_date(runway.trigger_date), "scale out (see steps)", to_date(runway.order_by_date)),
-            TriggerFacts("Safe capacity exceeded", f"P90 demand > {runway.safe_capacity_rps:,.0f} req/s",
-                         to_date(runway.safe_exceeded_date), "SLOs at risk at the target utilisation"),
-            TriggerFacts("Maximum capacity exceeded", f"P90 demand > {runway.max_capacity_rps:,.0f} req/s",
-                         to_date(runway.breach_date), "SLO breach: the fleet saturates")]
-    rows += [TriggerFacts(f"Scale-out step {i}", f"fleet {s.fleet_after - s.add} → {s.fleet_after}",
-                          to_date(s.crossing_date), f"add {s.add} × {kind}", to_date(s.order_by_date))
-             for i, s in enumerate(plan.steps, 1)]
-    rows += [TriggerFacts(f"Resource: {r.spec.name}", f"> {r.trigger_value:,.0f} {r.spec.unit} "
-                          f"({r.spec.trigger:.0%} of {r.spec.limit:,.0f})", to_date(r.trigger_date),
-                          "add capacity", to_date(r.order_by_date)) for r in report.resources]
-    return tuple(rows)
+def trigger_facts(decision: Decision) -> tuple[TriggerFacts, ...]:
+    """The decision's dated triggers (fleet crossings, scale-out steps, resources) as table rows."""
+    return tuple(TriggerFacts(t.name, t.condition, t.expected, t.action, t.order_by)
+                 for t in decision.dated_triggers)
 
 
 def saturation_facts(estimate: SaturationEstimate) -> SaturationFacts:
@@ -92,12 +82,20 @@ def saturation_facts(estimate: SaturationEstimate) -> SaturationFacts:
     )
 
 
-def forecast_facts(report: PlanReport, interval: float, history=None, model: str = "") -> ForecastFacts:
-    """Demand facts: source, horizon, forecast peaks (req/s) and the history span when known."""
-    demand = report.plan.demand
-    facts = ForecastFacts(source=report.demand_source, horizon_days=len(demand.ds), interval=interval,
+def forecast_facts(source: str, demand: DemandSeries, interval: float, history: Any = None,
+                   forecast: Any = None) -> ForecastFacts:
+    """Demand facts: source, horizon, peaks (req/s), the model and its backtest, the history span when known.
+
+    ``forecast`` is the :class:`capplan.models.forecast.Forecast` the plan used; its model is
+    named and its calibration backtest score (MAPE, MASE, interval coverage) shown.
+    """
+    score = _score(forecast)
+    model = "" if forecast is None or history is None else str(forecast.model)
+    facts = ForecastFacts(source=source, horizon_days=len(demand.ds), interval=interval,
                           peak_p50_rps=float(demand.p50_rps.max()), peak_upper_rps=float(demand.p90_rps.max()),
-                          model=model)
+                          model=model, backtest_mape=None if score is None else float(score.mape_pct) / 100.0,
+                          backtest_mase=None if score is None else float(score.mase),
+                          backtest_coverage=None if score is None else float(score.coverage))
     if history is None or history.daily.dropna().empty:
         return facts
     daily = history.daily.dropna()
@@ -106,11 +104,17 @@ def forecast_facts(report: PlanReport, interval: float, history=None, model: str
                             "resolution": history.resolution})
 
 
-def plan_charts(report: PlanReport, history=None, interval: float = 0.8) -> tuple[ChartSpec, ...]:
+def _score(forecast: Any) -> Any:
+    if forecast is None:
+        return None
+    return next((s for s in forecast.candidates if s.model == forecast.model), None)
+
+
+def plan_charts(decision: Decision, history: Any = None, interval: float = 0.8) -> tuple[ChartSpec, ...]:
     """Demand forecast with capacity lines, instances over time, and monthly cost."""
-    plan, runway, costs = report.plan, report.plan.runway, report.costs
+    plan, runway, costs = decision.plan, decision.plan.runway, decision.costs
     days = [to_date(d) for d in plan.demand.ds]
-    act_by = plan_facts(report).act_by
+    act_by = decision.act_by
     past = None
     if history is not None:
         daily = history.daily.dropna()
@@ -127,11 +131,11 @@ def plan_charts(report: PlanReport, history=None, interval: float = 0.8) -> tupl
     cost = charts.cost_figure(
         months, {"load": [m.cost_load for m in costs.months], "headroom": [m.cost_headroom for m in costs.months],
                  "redundancy": [m.cost_redundancy for m in costs.months]},
-        {"planned fleet (on-demand)": [m.cost_planned for m in costs.months]}, costs.currency)
+        {"planned fleet (the budget)": [m.cost_planned for m in costs.months]}, costs.currency)
     return (charts.chart_spec("forecast", f"Daily peak demand, forecast P50–{upper} and capacity", demand),
             charts.chart_spec("instances", "Instances needed and planned", instances),
-            charts.chart_spec("cost", f"Monthly cost ({costs.currency}, on-demand prices; bars add up to P90)",
-                              cost)) + (() if getattr(report, "risk", None) is None else (risk_chart(report),))
+            charts.chart_spec("cost", f"Monthly cost ({costs.currency}, on-demand): the planned fleet (line); "
+                                      "bars add up to the P90 need it could shrink to", cost))
 
 
 def _threshold(value: float, unit: str) -> str:

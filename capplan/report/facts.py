@@ -6,14 +6,19 @@ and :mod:`capplan.report.view` turns the facts into what the templates show. Kee
 facts small and typed lets the report render when any part is missing (each field that can
 be absent is ``None`` or an empty tuple) and lets tests build reports from synthetic facts.
 
-Units live in the names: ``_rps`` requests per second, ``_usd_month`` US dollars per
-730-hour month, ``_days`` days, ``_s`` seconds, ``_ms`` milliseconds.
+Units live in the names: ``_rps`` requests per second, ``_usd_month`` the plan's currency
+per billing month (``[pricing] hours_per_month``), ``_days`` days, ``_s`` seconds,
+``_ms`` milliseconds. :func:`facts_as_dict` is the JSON form (``report --format json`` and
+the data block embedded in the HTML page).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class ForecastFacts:
     resolution: str = ""
     model: str = ""
     backtest_mape: float | None = None
+    backtest_mase: float | None = None
+    backtest_coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,25 @@ class CostOption:
 
 
 @dataclass(frozen=True)
+class MonthFacts:
+    """One month of the budget: peak demand (req/s), fleet sizes and costs (the plan's currency).
+
+    ``cost_planned`` is the budget (the fleet the plan runs); ``cost_p50``/``cost_p90``
+    price only the instances needed, what the fleet could shrink to.
+    """
+
+    month: str
+    p50_peak_rps: float
+    p90_peak_rps: float
+    instances_p50: int
+    instances_p90: int
+    planned_fleet: int
+    cost_planned: float
+    cost_p50: float
+    cost_p90: float
+
+
+@dataclass(frozen=True)
 class PlanFacts:
     """The capacity plan: runway, the date to act by, actions, instances and cost.
 
@@ -132,6 +158,13 @@ class PlanFacts:
     triggers: tuple[TriggerFacts, ...] = ()
     alerts: tuple[AlertThreshold, ...] = ()
     cost_options: tuple[CostOption, ...] = ()
+    months: tuple[MonthFacts, ...] = ()
+    runway_date: date | None = None
+    currency: str = "USD"
+    total_cost_planned: float | None = None
+    total_cost_p50: float | None = None
+    total_cost_p90: float | None = None
+    peak_planned_fleet: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,3 +190,23 @@ class ReportFacts:
     charts: tuple[ChartSpec, ...] = ()
     provenance: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def facts_as_dict(facts: ReportFacts) -> dict[str, Any]:
+    """The facts as JSON-ready data (charts left out; dates ISO, non-finite numbers None)."""
+    body = {k: v for k, v in dataclasses.asdict(facts).items() if k != "charts"}
+    body["provenance"] = {label: value for label, value in facts.provenance}
+    return jsonable(body)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with dates as ISO strings, tuples as lists and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

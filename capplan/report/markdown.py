@@ -7,14 +7,10 @@ keep their shape. JSON carries the facts (not the chart figures) plus the verdic
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import re
-from datetime import date, datetime
-from typing import Any
 
-from capplan.report.facts import ReportFacts
+from capplan.report.facts import ReportFacts, facts_as_dict, jsonable
 from capplan.report.view import ReportView, Section, Table
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!])")
@@ -65,11 +61,10 @@ def render_review_markdown(view: ReportView, summary: tuple[str, ...]) -> str:
 
 def render_json(facts: ReportFacts, view: ReportView) -> str:
     """The report facts and verdict as one JSON object (charts left out)."""
-    body = {k: v for k, v in dataclasses.asdict(facts).items() if k != "charts"}
-    body["provenance"] = {label: value for label, value in facts.provenance}
+    body = facts_as_dict(facts)
     body["verdict"] = {"status": view.verdict.status, "headline": view.verdict.headline,
                        "act_by": view.verdict.act_by}
-    return json.dumps(_jsonable(body), indent=2, allow_nan=False) + "\n"
+    return json.dumps(jsonable(body), indent=2, allow_nan=False) + "\n"
 
 
 def _section(view: ReportView, key: str) -> Section | None:
@@ -81,15 +76,3 @@ def _md_table(table: Table) -> list[str]:
     head = "| " + " | ".join(e(c) for c in table.columns) + " |"
     rule = "|" + "---|" * len(table.columns)
     return [head, rule] + ["| " + " | ".join(e(c) for c in row) + " |" for row in table.rows]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

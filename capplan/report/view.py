@@ -11,10 +11,11 @@ A breached SLO in any load-test run adds a warning but does not change the date.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
-from capplan.report.facts import ChartSpec, PlanFacts, ReportFacts, ScenarioFacts
+from capplan.report.facts import ChartSpec, PlanFacts, ReportFacts, ScenarioFacts, facts_as_dict
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class ReportView:
     sections: tuple[Section, ...]
     warnings: tuple[str, ...]
     kicker: str = "Capacity report"
+    data_json: str = "{}"
+    """The facts as JSON (:func:`capplan.report.facts.facts_as_dict`), embedded in the page for tools."""
 
 
 def build_view(facts: ReportFacts) -> ReportView:
@@ -96,6 +99,7 @@ def build_view(facts: ReportFacts) -> ReportView:
         actions=facts.plan.actions if facts.plan else (),
         sections=sections,
         warnings=warnings,
+        data_json=json.dumps(facts_as_dict(facts), allow_nan=False),
     )
 
 

@@ -4,7 +4,9 @@
 (schema_version 1): the daily P50/P90 peak demand forecast (req/s), the runway date, the
 act-by date, the current fleet, triggers and recommendations. Files are written to a temp
 file in the same directory and renamed (``os.replace``), so a crash never leaves half a
-file; unreadable files raise :class:`InputDataError` naming the file.
+file; unreadable files raise :class:`InputDataError` naming the file. What goes into a
+snapshot is decided above this layer (:func:`capplan.app.reviewing.snapshot_of`, from the
+plan's one :class:`~capplan.models.decision.Decision`); this module only stores it.
 """
 
 from __future__ import annotations
@@ -13,47 +15,14 @@ import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from capplan.config import CapplanConfig
 from capplan.errors import InputDataError, ReportError
 from capplan.models.review import PlanSnapshot, SnapshotTrigger
 from capplan.models.risk_review import RiskSnapshotMonth
-from capplan.app.planning import PlanReport
-from capplan.app.risk import risk_snapshot
 from capplan.store.atomic import write_text_atomic
 
 SCHEMA_VERSION = 1
 _PREFIX = "plan-"
 _STAMP = "%Y%m%dT%H%M%SZ"
-
-
-def snapshot_of(report: PlanReport, config: CapplanConfig, archived_at: datetime) -> PlanSnapshot:
-    """What ``report`` says today, as a snapshot to archive."""
-    from capplan.report.adapters import plan_facts, to_date
-
-    plan, runway = report.plan, report.plan.runway
-    facts = plan_facts(report, config.pricing.hours_per_month)
-    triggers = [SnapshotTrigger("fleet load trigger", runway.trigger_capacity_rps, to_date(runway.trigger_date),
-                                to_date(runway.order_by_date)),
-                SnapshotTrigger("fleet safe capacity", runway.safe_capacity_rps, to_date(runway.safe_exceeded_date)),
-                SnapshotTrigger("fleet maximum capacity", runway.max_capacity_rps, to_date(runway.breach_date))]
-    triggers += [SnapshotTrigger(f"scale-out step {i} (fleet {s.fleet_after})", None, to_date(s.crossing_date),
-                                 to_date(s.order_by_date)) for i, s in enumerate(plan.steps, 1)]
-    triggers += [SnapshotTrigger(f"resource {r.spec.name}", None, to_date(r.trigger_date), to_date(r.order_by_date))
-                 for r in report.resources]
-    return PlanSnapshot(
-        service=report.service, archived_at=archived_at, as_of=to_date(plan.demand.ds[0]),
-        days=tuple(to_date(d) for d in plan.demand.ds),
-        p50_rps=tuple(float(v) for v in plan.demand.p50_rps), p90_rps=tuple(float(v) for v in plan.demand.p90_rps),
-        current_instances=plan.fleet.current_count, safe_capacity_rps=float(runway.safe_capacity_rps),
-        runway_date=to_date(runway.safe_exceeded_date), act_by=facts.act_by, triggers=tuple(triggers),
-        recommendations=tuple(report.recommendations), cost_usd_month=facts.cost_usd_month_now,
-        demand_source=report.demand_source, risk_months=risk_snapshot(report))
-
-
-def archive_plan(report: PlanReport, config: CapplanConfig, archived_at: datetime) -> Path:
-    """Archive ``report`` under ``[review] archive_dir``; returns the file written."""
-    snapshot = snapshot_of(report, config, archived_at)
-    return write_snapshot(snapshot, config.resolve(config.review.archive_dir))
 
 
 def write_snapshot(snapshot: PlanSnapshot, archive_dir: Path) -> Path:
@@ -77,6 +46,7 @@ def snapshot_to_dict(snapshot: PlanSnapshot) -> dict:
         "demand_source": snapshot.demand_source, "current_instances": snapshot.current_instances,
         "safe_capacity_rps": snapshot.safe_capacity_rps, "runway_date": _iso(snapshot.runway_date),
         "act_by": _iso(snapshot.act_by), "cost_usd_month": snapshot.cost_usd_month,
+        "total_cost": snapshot.total_cost,
         "recommendations": list(snapshot.recommendations),
         "triggers": [{"name": t.name, "threshold_rps": t.threshold_rps, "expected": _iso(t.expected),
                       "order_by": _iso(t.order_by)} for t in snapshot.triggers],
@@ -102,7 +72,7 @@ def read_snapshot(path: Path) -> PlanSnapshot:
             triggers=tuple(SnapshotTrigger(t["name"], t["threshold_rps"], _date(t["expected"]), _date(t["order_by"]))
                            for t in raw["triggers"]),
             recommendations=tuple(raw.get("recommendations", ())), cost_usd_month=raw.get("cost_usd_month"),
-            demand_source=str(raw.get("demand_source", "")),
+            demand_source=str(raw.get("demand_source", "")), total_cost=raw.get("total_cost"),
             risk_months=tuple(RiskSnapshotMonth(**m) for m in raw.get("risk", ())))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputDataError(f"cannot read archived plan, {path} ({exc.__class__.__name__}: {exc}), "

@@ -1,7 +1,7 @@
 """Build and write the Prometheus rule file for ``capplan rules``.
 
 :func:`rule_groups` assembles the pure rule builders of :mod:`capplan.models.alerts`
-from a config and its triggers (:func:`capplan.app.planning.build_triggers`, no forecast); :func:`write_rules` writes YAML atomically (temp file in the
+from a config and its triggers (:func:`capplan.app.capacity.build_triggers`, no forecast); :func:`write_rules` writes YAML atomically (temp file in the
 same directory, then ``os.replace``), so a failure never leaves half a rule file.
 """
 
@@ -22,7 +22,7 @@ from capplan.models.alerts import (
     rule_groups_as_dict,
     threshold_rules,
 )
-from capplan.app.planning import TriggerSet
+from capplan.models.decision import TriggerSet
 from capplan.store.atomic import write_text_atomic
 
 

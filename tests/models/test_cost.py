@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capplan.models.capacity import DemandSeries, FleetSpec, InstanceCapacity, Redundancy, plan_capacity
-from capplan.models.cost import PriceSheet, day_rates, project_costs
+from capplan.models.cost import PriceSheet, day_rates, project_costs, purchase_options
 
 D = np.datetime64
 CAPACITY = InstanceCapacity(max_rps=250.0, safe_rps=200.0)
@@ -61,11 +61,27 @@ def test_months_are_split_at_calendar_boundaries():
     assert [(m.month, m.days) for m in costs.months] == [("2027-01", 17), ("2027-02", 23)]
 
 
+def _options(plan):
+    """Purchase options for the instances needed at P90 (the tests' fleets are given by hand)."""
+    return {o.name: o for o in purchase_options(plan.needed_p90, PRICES, day_rates(plan.demand.ds, PRICES))}
+
+
+def test_purchase_options_and_the_budget_are_for_the_planned_fleet():
+    """The budget is what the plan runs (N+1, a step ahead), not the instances needed."""
+    plan = _plan(np.linspace(500.0, 1700.0, 120), np.linspace(600.0, 1900.0, 120))
+    costs = project_costs(plan, PRICES)
+    rate = day_rates(plan.demand.ds, PRICES)
+    assert costs.total_planned == pytest.approx(float((plan.planned * rate).sum()))
+    assert costs.total_planned > costs.total_p90
+    assert [o.total for o in costs.options] == pytest.approx(
+        [o.total for o in purchase_options(plan.planned, PRICES, rate)])
+    assert costs.options[0].total == pytest.approx(costs.total_planned)
+
+
 def test_one_year_reservation_of_a_flat_fleet_saves_the_discount():
     """A flat 10 instances for 365 days from 2027-01-01: on demand 10 × 0.1 × 730 × 12 = 8,760;
     1y reserved 8,760 × (1 − 0.37) = 5,518.8, a 37 % saving; no peaks, so spot changes nothing."""
-    costs = project_costs(_plan(np.full(365, 1700.0), np.full(365, 1700.0)), PRICES)
-    options = {o.name: o for o in costs.options}
+    options = _options(_plan(np.full(365, 1700.0), np.full(365, 1700.0)))
     assert options["all on-demand"].total == pytest.approx(8760.0)
     reserved = options["1y reserved baseline + on-demand peaks"]
     assert reserved.reserved_instances == (10,)
@@ -77,8 +93,7 @@ def test_one_year_reservation_of_a_flat_fleet_saves_the_discount():
 def test_three_year_reservation_is_charged_for_its_whole_term():
     """On a 365-day horizon the 3y term still owes 730 days: 8,760 × 0.43 + 10 × 730 × 24 × 0.1 × 0.43
     = 3,766.8 + 7,533.6 = 11,300.4, more than paying on demand."""
-    costs = project_costs(_plan(np.full(365, 1700.0), np.full(365, 1700.0)), PRICES)
-    option = next(o for o in costs.options if o.name == "3y reserved baseline + on-demand peaks")
+    option = _options(_plan(np.full(365, 1700.0), np.full(365, 1700.0)))["3y reserved baseline + on-demand peaks"]
     assert option.total == pytest.approx(11300.4)
     assert option.saving < 0 and "730 days" in option.note
 
@@ -88,8 +103,7 @@ def test_peaks_above_the_reserved_baseline_are_paid_on_demand_or_spot():
     The peak day has 6 extra instances: on demand 6 × 73/31, on spot 60 % less."""
     p = np.full(31, 500.0)
     p[10] = 1700.0
-    costs = project_costs(_plan(p, p), PRICES)
-    options = {o.name: o for o in costs.options}
+    options = _options(_plan(p, p))
     day = 73.0 / 31
     base = 4 * 31 * day * 0.63
     assert options["1y reserved baseline + on-demand peaks"].total == pytest.approx(base + 6 * day + 4 * 334 * 24 * 0.1 * 0.63)
