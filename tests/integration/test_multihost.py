@@ -188,10 +188,10 @@ def test_workers_stop_within_seconds_when_their_master_is_killed(hosts, tmp_path
     master, workers, _ = _start_cluster(hosts, run, tmp_path)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/seconds/part-*.parquet")):
-            assert master.poll() is None, _log(tmp_path, "master")
-            time.sleep(0.2)
-        time.sleep(2)  # both workers under load for a few seconds
+        while time.monotonic() < deadline and not list((tmp_path / "runs").glob("*/run.json")):
+            assert master.poll() is None, _log(tmp_path, "master")  # run.json: every worker connected
+            time.sleep(0.1)
+        time.sleep(3)  # the load starts at the next whole second: both workers under load for 2 s
         assert all(w.poll() is None for w in workers), "workers running before the kill"
         os.kill(master.pid, signal.SIGKILL)  # `ip netns exec` execs: the pid is capplan's
         killed = time.monotonic()
@@ -203,6 +203,8 @@ def test_workers_stop_within_seconds_when_their_master_is_killed(hosts, tmp_path
     print(f"\nmaster SIGKILLed: workers stopped after {', '.join(f'{s:.1f} s' for s in stopped_after)} "
           f"(limit {WORKER_STOP_LIMIT_S:.0f} s)")
     assert max(stopped_after) <= WORKER_STOP_LIMIT_S, (stopped_after, _log(tmp_path, "worker1"))
+    loaded = [len(read_raw_latencies(f)) for f in sorted((tmp_path / "raw").glob("worker-*.f64"))]
+    assert len(loaded) == 2 and min(loaded) > 0, f"both workers were loading the target: {loaded}"
 
 
 def _wait_exit(proc: subprocess.Popen, since: float, timeout_s: float) -> float:
