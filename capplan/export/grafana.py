@@ -16,9 +16,15 @@ import hashlib
 
 import numpy as np
 
-from capplan.app.planning import PlanReport
-from capplan.models.alerts import BURN_RATE_WINDOWS, MetricNames, bad_ratio_expr, error_budget, instances_expr, \
-    total_rps_expr
+from capplan.export.k8s import PlanSource
+from capplan.models.alerts import (
+    BURN_RATE_WINDOWS,
+    MetricNames,
+    bad_ratio_expr,
+    error_budget,
+    instances_expr,
+    total_rps_expr,
+)
 from capplan.models.slo import Slo
 
 SCHEMA_VERSION = 39
@@ -54,7 +60,7 @@ def _panel(pid: int, title: str, targets: list[dict], y: int, unit: str, thresho
                                          "custom": {"thresholdsStyle": {"mode": "line"}}}, "overrides": []}}
 
 
-def _forecast_csv(report: PlanReport) -> str:
+def _forecast_csv(report: PlanSource) -> str:
     demand = report.plan.demand
     rows = ["time,p50_rps,p90_rps"]
     for day, p50, p90 in zip(demand.ds, demand.p50_rps, demand.p90_rps):
@@ -63,7 +69,7 @@ def _forecast_csv(report: PlanReport) -> str:
     return "\n".join(rows)
 
 
-def _demand_panel(report: PlanReport, names: MetricNames) -> dict:
+def _demand_panel(report: PlanSource, names: MetricNames) -> dict:
     runway = report.plan.runway
     targets = [_promql("A", total_rps_expr(names), "actual req/s"),
                {"refId": "B", "datasource": TESTDATA, "scenarioId": "csv_content", "csvContent": _forecast_csv(report),
@@ -72,7 +78,7 @@ def _demand_panel(report: PlanReport, names: MetricNames) -> dict:
                   [(runway.trigger_capacity_rps, "orange"), (runway.max_capacity_rps, "red")])
 
 
-def _per_instance_panel(report: PlanReport, names: MetricNames) -> dict:
+def _per_instance_panel(report: PlanSource, names: MetricNames) -> dict:
     trigger = next(t.threshold for t in report.triggers if t.name == "per_instance_rps")
     expr = f"{total_rps_expr(names)} / {instances_expr(names)}"
     return _panel(2, f"Per-instance req/s against the scale-out trigger ({trigger:g} req/s)",
@@ -94,7 +100,7 @@ def _burn_panel(slos: tuple[Slo, ...], names: MetricNames) -> dict:
                   "none", lines)
 
 
-def _runway_panel(report: PlanReport) -> dict:
+def _runway_panel(report: PlanSource) -> dict:
     runway = report.plan.runway
     lines = [f"**As of {report.as_of}** (capplan plan, demand: {report.demand_source})", "",
              f"* trigger capacity crossed: {runway.trigger_date or 'not within the horizon'}",
@@ -105,7 +111,7 @@ def _runway_panel(report: PlanReport) -> dict:
             "options": {"mode": "markdown", "content": "\n".join(lines)}}
 
 
-def dashboard(report: PlanReport, slos: tuple[Slo, ...], names: MetricNames) -> dict:
+def dashboard(report: PlanSource, slos: tuple[Slo, ...], names: MetricNames) -> dict:
     """The dashboard JSON model (import it, or provision it as a file)."""
     uid = "capplan-" + hashlib.sha1(report.service.encode("utf-8")).hexdigest()[:12]
     return {

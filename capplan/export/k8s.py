@@ -20,13 +20,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from capplan.app.planning import PlanReport
 from capplan.errors import ConfigError
-from capplan.models.alerts import MetricNames, total_rps_expr
+from capplan.models.alerts import MetricNames, ScalingTrigger, total_rps_expr
+from capplan.models.capacity import CapacityPlan
 
 KEDA_API = "keda.sh/v1alpha1"
 HPA_API = "autoscaling/v2"
+
+
+class PlanSource(Protocol):
+    """What the exporters read of a plan: :class:`capplan.app.planning.PlanReport` is one (export sits below app)."""
+
+    service: str
+    demand_source: str
+    plan: CapacityPlan
+    triggers: tuple[ScalingTrigger, ...]
+
+    @property
+    def as_of(self) -> Any:
+        """The first planned day."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +63,7 @@ class ReplicaBounds:
     cpu_utilization: float | None
 
 
-def replica_bounds(report: PlanReport) -> ReplicaBounds:
+def replica_bounds(report: PlanSource) -> ReplicaBounds:
     """The plan's replica range and its per-instance req/s (and CPU) triggers."""
     plan = report.plan
     triggers = {t.name: t.threshold for t in report.triggers}
@@ -78,7 +92,7 @@ def _dns_label(text: str) -> str:
     return label or "service"
 
 
-def horizontal_pod_autoscaler(report: PlanReport, target: K8sTarget) -> dict:
+def horizontal_pod_autoscaler(report: PlanSource, target: K8sTarget) -> dict:
     """The autoscaling/v2 HorizontalPodAutoscaler manifest (module docstring)."""
     bounds = replica_bounds(report)
     metrics: list[dict] = [{"type": "Pods", "pods": {
@@ -95,7 +109,7 @@ def horizontal_pod_autoscaler(report: PlanReport, target: K8sTarget) -> dict:
     }
 
 
-def keda_scaled_object(report: PlanReport, target: K8sTarget, names: MetricNames) -> dict:
+def keda_scaled_object(report: PlanSource, target: K8sTarget, names: MetricNames) -> dict:
     """The KEDA ScaledObject manifest with the Prometheus trigger (module docstring)."""
     bounds = replica_bounds(report)
     return {
