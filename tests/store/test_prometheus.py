@@ -172,3 +172,33 @@ def test_a_prometheus_source_in_capplan_toml_is_forecast(prometheus, tmp_path):
     payload = json.loads(result.stdout)
     assert payload["name"] == "capplan_test_rps" and payload["model"] == "linear_trend"
     assert payload["forecast"][0]["yhat"] == pytest.approx(150.72 + 2.88 * 30, rel=0.03)
+
+
+@pytest.mark.slow
+def test_review_with_a_prometheus_source_compares_the_last_plan_with_prometheus_actuals(prometheus, tmp_path):
+    """The review reads actual daily peaks from the same Prometheus the plan forecast from."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from capplan.models.review import PlanSnapshot
+    from capplan.store.reviews import list_snapshots, write_snapshot
+
+    url = f"prometheus://{prometheus}?query=capplan_test_rps&step=5m&start=2025-01-01&end=2025-01-31"
+    config = tmp_path / "capplan.toml"
+    config.write_text(f'[service]\nname = "prom"\n[capacity]\nper_instance_rps = 400\n'
+                      f'[demand]\nsource = "{url}"\nhorizon = "14d"\nmodel = "linear_trend"\n'
+                      f'[review]\narchive_dir = "archive"\n')
+    days = tuple(date(2025, 1, 20) + timedelta(days=i) for i in range(10))
+    flat = tuple(150.0 for _ in days)  # last month's plan: flat 150 req/s; actual peaks climb 2.88 a day
+    write_snapshot(PlanSnapshot("prom", datetime(2025, 1, 20, tzinfo=timezone.utc), days[0], days, flat, flat,
+                                2, 640.0, None, None), tmp_path / "archive")
+    result = CliRunner().invoke(app, ["review", "--config", str(config), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    review = json.loads(result.stdout)["review"]
+    error = review["forecast_error"]
+    assert error["days"] == 10
+    # Actual peaks 150.72 + 2.88·d for d = 19 … 28 days after 2025-01-01, all above the flat 150.
+    assert error["actual_peak_rps"] == pytest.approx(150.72 + 2.88 * 28, abs=0.5)
+    assert error["bias"] > 0 and error["upper_coverage"] == 0.0
+    assert review["archived_to"] is None  # json to stdout: today's plan is archived after the review
+    (archived,) = [p for p in list_snapshots(tmp_path / "archive") if "20250120" not in p.name]
+    assert json.loads(archived.read_text())["demand_source"] == f"linear_trend forecast of {url}"
