@@ -26,6 +26,7 @@ demo: $(VENV)/.installed-run
 
 ## make test: the whole test suite (real Locust, Prophet, Prometheus, Chromium)
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 ## make samples: regenerate datasets/sample_traffic_daily.csv (seeded: the same file every time)

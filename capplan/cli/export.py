@@ -38,7 +38,7 @@ def k8s_command(
     from capplan.config import load_config
     from capplan.export.files import yaml_text
     from capplan.export.k8s import K8sTarget, horizontal_pod_autoscaler, keda_scaled_object
-    from capplan.store.rules import metric_names
+    from capplan.app.rules import metric_names
 
     cfg = load_config(config)
     report = build_plan(cfg)
@@ -53,7 +53,7 @@ def grafana_command(config: Path = CONFIG, out: Path | None = OUT) -> None:
     from capplan.config import load_config
     from capplan.export.files import json_text
     from capplan.export.grafana import dashboard
-    from capplan.store.rules import metric_names
+    from capplan.app.rules import metric_names
 
     cfg = load_config(config)
     _emit({"grafana-dashboard.json": json_text(dashboard(build_plan(cfg), cfg.service.objectives,
@@ -65,7 +65,7 @@ def recording_rules_command(config: Path = CONFIG, out: Path | None = OUT) -> No
     from capplan.config import load_config
     from capplan.export.files import yaml_text
     from capplan.export.recording_rules import recording_rules
-    from capplan.store.rules import metric_names
+    from capplan.app.rules import metric_names
 
     cfg = load_config(config)
     rules = recording_rules(cfg.service.name, cfg.service.objectives, metric_names(cfg))

@@ -95,7 +95,7 @@ def _scenario_command(scenario: str):
 def _run(scenario: str, flags: dict[str, Any]) -> None:
     from rich.console import Console
 
-    from capplan.loadtest.options import build_settings
+    from capplan.app.loadtest_options import build_settings
     from capplan.loadtest.settings import check_reachable
 
     compare_to = flags.pop("compare_to", None)

@@ -71,7 +71,7 @@ def rules_command(
     out: Path = typer.Option(None, "--out", "-o", help="Write the rule file here (default: print it)."),
 ) -> None:
     """Prometheus alerting rules: scaling triggers, forecast triggers and SLO burn rates."""
-    from capplan.store.rules import dump_rules, rule_groups, write_rules
+    from capplan.app.rules import dump_rules, rule_groups, write_rules
 
     cfg = load_config(config)
     groups = rule_groups(cfg, build_triggers(cfg))

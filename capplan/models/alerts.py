@@ -1,6 +1,6 @@
 """Scaling triggers in operator units, and the Prometheus alerting rules that watch them.
 
-Pure: data structures and PromQL text only; writing YAML is :mod:`capplan.store.rules`.
+Pure: data structures and PromQL text only; writing YAML is :mod:`capplan.app.rules`.
 
 Triggers (each with its rationale):
 

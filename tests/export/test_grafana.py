@@ -14,7 +14,7 @@ from capplan.cli.app import app
 from capplan.config import load_config
 from capplan.export.grafana import DASHBOARD_SCHEMA, dashboard
 from capplan.models.alerts import total_rps_expr
-from capplan.store.rules import metric_names
+from capplan.app.rules import metric_names
 
 CONFIG = Path(__file__).resolve().parents[2] / "capplan.toml"
 

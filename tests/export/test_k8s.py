@@ -16,7 +16,7 @@ from capplan.cli.app import app
 from capplan.config import load_config
 from capplan.export.k8s import K8sTarget, horizontal_pod_autoscaler, keda_scaled_object, replica_bounds
 from capplan.models.alerts import threshold_rules
-from capplan.store.rules import metric_names
+from capplan.app.rules import metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 KEDA_CRD = ROOT.parent / "shared" / "reference" / "k8s" / "keda.sh_scaledobjects.yaml"

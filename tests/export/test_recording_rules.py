@@ -14,7 +14,7 @@ from capplan.cli.app import app
 from capplan.config import load_config
 from capplan.export.recording_rules import recording_rules, sli_windows
 from capplan.models.alerts import burn_rate_rules
-from capplan.store.rules import metric_names
+from capplan.app.rules import metric_names
 
 CONFIG = Path(__file__).resolve().parents[2] / "capplan.toml"
 

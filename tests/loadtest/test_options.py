@@ -7,7 +7,7 @@ import re
 import pytest
 
 from capplan.errors import ConfigError, LoadTestError
-from capplan.loadtest.options import build_settings, parse_duration_flag
+from capplan.app.loadtest_options import build_settings, parse_duration_flag
 from capplan.loadtest.settings import LoadTestSettings, check_reachable
 
 CONFIG = """
