@@ -127,3 +127,34 @@ def test_a_missing_run_is_bad_input(runs, tmp_path):
 def test_bad_max_regression_is_a_usage_error(runs):
     result = runner.invoke(app, ["compare", str(runs(1)), str(runs(2)), "--max-regression", "p95"])
     assert result.exit_code == 2 and "Error: --max-regression is not METRIC=PCT" in result.output
+
+
+def write_locust_history(path: Path, seed: int, mean_ms: float) -> Path:
+    """A Locust ``--csv`` stats history: 40 s at 8 users, cumulative counters, one row per second."""
+    rng = np.random.default_rng(seed)
+    rows, count, fails, total_ms = [], 0, 0, 0.0
+    for t in range(41):
+        n = int(rng.poisson(150)) if t else 0
+        latencies = rng.exponential(mean_ms, n)
+        count, fails, total_ms = count + n, fails + int(rng.binomial(n, 0.001)), total_ms + latencies.sum()
+        rows.append({"Timestamp": 1_700_000_000 + t, "User Count": 8 if t else 0, "Type": "", "Name": "Aggregated",
+                     "Requests/s": 150.0, "Failures/s": 0.0, "50%": 10, "95%": 30, "Total Request Count": count,
+                     "Total Failure Count": fails, "Total Average Response Time": total_ms / count if count else 0.0})
+    import pandas as pd
+
+    file = path / f"run{seed}_stats_history.csv"
+    pd.DataFrame(rows).to_csv(file, index=False)
+    return file
+
+
+def test_runs_imported_from_locust_csv_compare_on_mean_latency_throughput_and_errors(tmp_path):
+    from capplan.store.runs import import_locust_csv
+
+    a = import_locust_csv(write_locust_history(tmp_path, 1, 20.0), root=tmp_path / "runs")
+    b = import_locust_csv(write_locust_history(tmp_path, 2, 26.0), root=tmp_path / "runs")
+    result = runner.invoke(app, ["compare", str(a), str(b), "--json"])
+    assert result.exit_code == 1, result.output
+    metrics = {m["metric"]: m for m in json.loads(result.output)["compare"]["metrics"]}
+    assert set(metrics) == {"mean", "throughput", "error_rate"}  # Locust's CSV has no per-second percentiles
+    assert metrics["mean"]["verdict"] == "regressed" and metrics["mean"]["effect_ci"][0] < 0.3 < \
+        metrics["mean"]["effect_ci"][1]
