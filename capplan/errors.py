@@ -10,7 +10,7 @@
     │   └── NotFittedError            exit 4  predict() called before fit()
     ├── LoadTestError                 exit 5  the target or the load generator failed
     │   └── RecordingError            exit 5  a run directory could not be written (disk full)
-    └── ReportError                   exit 4  a report could not be rendered
+    └── ReportError                   exit 4  a report could not be rendered, or any output file written
 
 Messages follow one shape: what failed, the offending value, how to fix it, e.g.
 ``USL fit needs >= 3 load levels, got 2 (1, 8): add steps or lower --step-duration``.
@@ -55,7 +55,7 @@ class NotFittedError(ModelError):
 
 
 class ReportError(CapplanError):
-    """A report could not be built or written (exit 4)."""
+    """A report could not be built, or an output file (report, plot, rules, archive) written (exit 4)."""
 
     exit_code = 4
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from capplan.config import CapplanConfig
-from capplan.errors import ConfigError
+from capplan.errors import ReportError
 from capplan.models.alerts import (
     MetricNames,
     ResourceWatch,
@@ -58,13 +58,13 @@ def dump_rules(groups: tuple[RuleGroup, ...]) -> str:
 
 
 def write_rules(groups: tuple[RuleGroup, ...], path: Path) -> Path:
-    """Write the rule file atomically; raise :class:`ConfigError` when the path cannot be written."""
+    """Write the rule file atomically; :class:`ReportError` (as for every output file) when it cannot be written."""
     text = dump_rules(groups)
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, text)
     except OSError as exc:
-        raise ConfigError(f"cannot write the rule file, {str(path)!r} ({exc.strerror}), "
+        raise ReportError(f"cannot write the rule file, {str(path)!r} ({exc.strerror}), "
                           "choose a writable --out path") from exc
     return path

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capplan.errors import InputDataError
+from capplan.errors import ConfigError, InputDataError
 from capplan.models.queueing import QueueEstimate, ggc
 from capplan.models.saturation_checks import (
     DISAGREEMENT,
@@ -132,8 +132,9 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
     """
     slos = tuple(parse_slo(s) if isinstance(s, str) else s for s in slos)
     if not 0 < target_utilization <= 1:
-        raise InputDataError(f"target utilisation must be in (0, 1], got {target_utilization}, "
-                             "pass e.g. --target-utilization 0.8")
+        # A setting, not data: the same ConfigError (exit 2) as the flag and capplan.toml give.
+        raise ConfigError(f"target utilisation must be in (0, 1], got {target_utilization}, "
+                          "pass e.g. --target-utilization 0.8")
     steps, warnings = _usable_steps(measurements, error_rate_max)
     usl = UslModel().fit(steps.concurrency, steps.throughput_rps).fit_
     warnings += list(usl.warnings)

@@ -38,10 +38,10 @@ def test_rules_without_out_prints_yaml_with_both_groups():
             "DatabaseDiskForecastExhaustion"} <= alerts
 
 
-def test_rules_to_an_unwritable_path_exits_2_and_leaves_nothing(tmp_path):
+def test_rules_to_an_unwritable_path_exits_4_like_every_output_and_leaves_nothing(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["rules", "--config", str(REPO_ROOT / "capplan.toml"), "--out",
                                  str(blocker / "rules.yml")])
-    assert result.exit_code == 2 and result.output.startswith("Error: cannot write the rule file")
+    assert result.exit_code == 4 and result.output.startswith("Error: cannot write the rule file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
