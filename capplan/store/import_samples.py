@@ -36,8 +36,12 @@ from capplan.store.run_import import _write_or_remove  # the one write-or-leave-
 from capplan.store.run_writer import DEFAULT_ROOT, RunWriter
 
 _QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
-OPEN_STEP_TOLERANCE = 0.10
-"""Open model: a second whose offered rate differs from its step's median by more than 10 % (+1) starts a step."""
+OPEN_STEP_TOLERANCE = 0.02
+"""Open model: a second whose offered rate differs from its step's median by more than 2 % (+1.5) starts a step.
+
+k6's arrival-rate executors start iterations at exact intervals, so a second of a plateau at
+rate r holds floor(r) or ceil(r) arrivals; a second in which the rate changed or the test
+stopped holds visibly fewer or more, and becomes a one-second plateau (not a level)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ def _open_step_ids(offered: np.ndarray) -> np.ndarray:
             members = []
             continue
         level = float(np.median(members)) if members else math.nan
-        if not members or abs(rate - level) > OPEN_STEP_TOLERANCE * level + 1.0:
+        if not members or abs(rate - level) > OPEN_STEP_TOLERANCE * level + 1.5:
             current, members = current + 1, []
         members.append(rate)
         ids[i] = current

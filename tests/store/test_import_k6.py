@@ -128,3 +128,13 @@ def test_k6_arrival_rate_executor_imports_as_open_model(measured_target, tmp_pat
     steps = pd.read_parquet(run / "steps.parquet")
     assert steps["offered_rps"].round().tolist() == [50, 150]
     assert steps["throughput_rps"].tolist() == pytest.approx([50, 150], rel=0.1)
+
+
+def test_open_model_steps_are_plateaus_of_the_offered_rate_without_partial_seconds():
+    from capplan.store.import_samples import step_ids
+
+    offered = [43.0, 50.0, 50.0, 50.0, 140.0, 150.0, 151.0, 150.0, 140.0]  # ramp-in, 50/s, change, 150/s, tail
+    seconds = pd.DataFrame({"t_s": range(len(offered)), "offered_rps": offered, "users": 0})
+    ids = step_ids(seconds, "open").tolist()
+    assert ids[1:4] == [ids[1]] * 3 and ids[5:8] == [ids[5]] * 3
+    assert len({ids[0], ids[1], ids[4], ids[5], ids[8]}) == 5  # each partial second is a plateau of its own
