@@ -279,8 +279,14 @@ def _cost_section(facts: ReportFacts) -> Section:
     if plan is None or (not plan.cost_options and plan.cost_usd_month_now is None):
         return Section("cost", title, charts=_charts(facts, "cost"),
                        absent="No cost data: set [cost] prices in capplan.toml.")
-    rows = (("Monthly cost now", format_usd(plan.cost_usd_month_now)),
-            ("Monthly cost at the forecast peak", format_usd(plan.cost_usd_month_peak)))
+    rows = [("Monthly cost now", format_usd(plan.cost_usd_month_now)),
+            ("Monthly cost of the planned fleet at its peak", format_usd(plan.cost_usd_month_peak))]
+    if plan.total_cost_planned is not None:
+        rows.append(("Budget over the horizon (the planned fleet, on demand)", format_usd(plan.total_cost_planned)))
+    if plan.total_cost_p50 is not None and plan.total_cost_p90 is not None:
+        rows.append(("What it could shrink to (instances needed at P50 / P90)",
+                     f"{format_usd(plan.total_cost_p50)} / {format_usd(plan.total_cost_p90)}"))
+    rows = tuple(rows)
     options = Table(("Purchase option", "Per month (avg)", "Over the horizon", "Note"), tuple(
         (o.name, format_usd(o.cost_usd_month), format_usd(o.total_usd), o.note)
         for o in plan.cost_options))
