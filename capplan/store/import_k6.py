@@ -12,9 +12,11 @@ Each line of k6's JSON output is a ``Metric`` declaration or a ``Point``. What i
   (arrivals k6 could not start for want of VUs); both together are the offered load.
 
 k6's JSON output does not name the executor. ``load_model="auto"`` takes the run as open
-when k6 dropped iterations or when the ``vus`` gauge read 0 while requests completed —
-a looping executor keeps every VU busy, an arrival-rate one activates VUs per iteration.
-Pass ``load_model="open"`` or ``"closed"`` to say it outright.
+when k6 dropped iterations, when the ``vus`` gauge read 0 while requests completed (a
+looping executor keeps every VU busy, an arrival-rate one activates VUs per iteration), or
+when iterations start on a schedule (:func:`_start_gap_cv` below :data:`SCHEDULED_CV`). A
+closed run of one VU against a server of nearly constant latency also starts iterations
+regularly: pass ``load_model="closed"`` (or ``"open"``) to say it outright.
 
 Latency percentiles are re-computed from the raw points through capplan's sketch; with
 ``summary`` (k6's ``--summary-export`` file) k6's own end-of-test figures are kept in
@@ -122,12 +124,33 @@ def _offered(points: dict[str, list], path: Path) -> pd.Series:
     return pd.Series(seconds).value_counts().sort_index().astype(float)
 
 
-def _is_open(points: dict[str, list], requests: pd.DataFrame, vus: pd.DataFrame) -> bool:
+SCHEDULED_CV = 0.25
+"""Iteration starts whose gaps vary less than this (coefficient of variation) follow a schedule."""
+
+
+def _is_open(points: dict[str, list], requests: pd.DataFrame, vus: pd.DataFrame, path: Path) -> bool:
     if points["dropped_iterations"]:
         return True
     seconds_with_requests = set(np.floor(requests["end_s"]).astype(np.int64))
     idle = vus[vus["users"] == 0]
-    return any(int(math.floor(t)) in seconds_with_requests for t in idle["t"])
+    if any(int(math.floor(t)) in seconds_with_requests for t in idle["t"]):
+        return True
+    return _start_gap_cv(points["iteration_duration"], path) < SCHEDULED_CV
+
+
+def _start_gap_cv(durations: list, path: Path) -> float:
+    """Median over seconds of the coefficient of variation of the gaps between iteration starts.
+
+    An arrival-rate executor starts iterations at exact intervals (CV near 0); looping VUs
+    start one whenever one ends, so starts are as irregular as response times (CV near 1).
+    """
+    if len(durations) < 20:
+        return math.inf
+    starts = np.sort(_epoch_s([p[0] for p in durations], path) - np.array([p[1] for p in durations]) / 1000.0)
+    gaps = pd.Series(np.diff(starts)).groupby(np.floor(starts[1:]))
+    stats = gaps.agg(["mean", "std", "count"])
+    stats = stats[(stats["count"] >= 5) & (stats["mean"] > 0)]
+    return float((stats["std"] / stats["mean"]).median()) if len(stats) else math.inf
 
 
 def read_k6_summary(path: Path) -> dict[str, float]:
@@ -152,7 +175,7 @@ def import_k6_json(source: Path | str, *, summary: Path | str | None = None, loa
     path = Path(source)
     points = read_k6_points(path)
     requests, vus = _requests(points["http_req_duration"], path), _vus(points["vus"], path)
-    model = ("open" if _is_open(points, requests, vus) else "closed") if load_model == "auto" else load_model
+    model = ("open" if _is_open(points, requests, vus, path) else "closed") if load_model == "auto" else load_model
     frame = _with_users(requests, vus)
     extra: dict[str, Any] = {"k6_load_model": model, "load_model_detected": load_model == "auto"}
     if summary is not None:
