@@ -285,7 +285,8 @@ def risk_summary_lines(report: RiskReport, currency: str, months: int | None = N
         lines.append(f"  zones: losing one of {report.zones} zones at each month's peak keeps the SLO "
                      + ("in every month" if not bad else f"except in {', '.join(bad)}")
                      + f" (risk ≤ {report.shape_target:.0%})")
-    lines += ["", f"reservations (newsvendor rule, priced on every path): {report.reservations.reason}"]
+    lines += ["", "reservations for a fleet that follows each demand path at the safe rate "
+              f"(newsvendor rule; the planned fleet's options are above): {report.reservations.reason}"]
     lines += [f"  - {o.name}: expected {o.expected_cost:,.0f}, P90 {o.p90_cost:,.0f} {currency}; {o.note}"
               for o in report.reservations.options]
     lines += ["", f"instance types at {report.shape_target:.0%} risk: {report.shapes.reason}"]
