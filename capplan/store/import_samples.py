@@ -12,10 +12,10 @@ Rules shared by the three importers:
   counted by kind;
 * a step is a plateau of constant load: ``users`` (threads, VUs, connections) in the
   closed model, the offered arrival rate in the open model. Its steady window drops the
-  first ``settle_s`` seconds (ramp transient) and, in the closed model, its last second (the
-  level changed, or the tool stopped, somewhere inside it; an open-model rate change shows in
-  the second's offered rate, which makes it a plateau of its own). A plateau of one second is
-  a transition, not a load level.
+  first ``settle_s`` seconds (ramp transient) and its last second (the level changed, or the
+  tool stopped, somewhere inside it: in the open model a second that holds only part of the new
+  rate can still fall within the plateau's tolerance). A plateau of one second is a transition,
+  not a load level.
 """
 
 from __future__ import annotations
@@ -171,9 +171,7 @@ def steps_from_seconds(seconds: pd.DataFrame, load_model: str, settle_s: float) 
     rows = []
     for step, group in seconds[seconds["step"] >= 0].groupby("step", sort=True):
         start_s, last_s = float(group["t_s"].iloc[0]), float(group["t_s"].iloc[-1])
-        # open model: a second the rate changed in is a plateau of its own, so the last second is whole
-        end_open = last_s + 1.0 if load_model == "open" else last_s
-        steady = group[(group["t_s"] >= start_s + settle_s) & (group["t_s"] < end_open)]
+        steady = group[(group["t_s"] >= start_s + settle_s) & (group["t_s"] < last_s)]
         if len(group) >= 2 and steady["throughput_rps"].sum() > 0:  # one second is a transition, not a level
             rows.append(_step_row(len(rows), steady, start_s, float(group["t_s"].iloc[-1]) + 1.0, load_model))
     seconds.drop(columns="step", inplace=True)
