@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from capplan.cli.app import app
 from capplan.errors import InputDataError
 from capplan.store.import_k6 import import_k6_json
-from capplan.store.import_samples import ImportOptions
+from capplan.store.import_samples import OPEN_STEP_TOLERANCE, ImportOptions
 from conftest import LEVELS
 from import_tools import k6_binary, run_k6
 
@@ -126,8 +126,10 @@ def test_k6_arrival_rate_executor_imports_as_open_model(measured_target, tmp_pat
     run = import_k6_json(tmp_path / "open.ndjson", options=ImportOptions(root=tmp_path / "runs"))
     assert json.loads((run / "run.json").read_text())["load_model"] == "open"
     steps = pd.read_parquet(run / "steps.parquet")
-    # k6 starts 50 (150) iterations a second on a schedule; a whole second of our binning holds ±1 of them
-    assert steps["offered_rps"].tolist() == pytest.approx([50, 150], abs=1.0)
+    # k6 starts 50 (150) iterations a second on a schedule; under CPU load a start slips across a second's
+    # edge now and then (seen: 150, 148, 152), within the plateau tolerance the importer itself uses
+    for offered, expected in zip(steps["offered_rps"], [50, 150], strict=True):
+        assert abs(offered - expected) <= OPEN_STEP_TOLERANCE * expected + 1.5, (offered, expected)
     assert steps["throughput_rps"].tolist() == pytest.approx([50, 150], rel=0.1)
 
 
