@@ -32,6 +32,7 @@ from capplan.models.billing import DAYS_PER_MONTH, DAYS_PER_YEAR
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(d|w|mo|y)$")
 _DAYS = {"d": 1.0, "w": 7.0, "mo": DAYS_PER_MONTH, "y": DAYS_PER_YEAR}
 _GROWTH = re.compile(r"^([+-]?\d+(?:\.\d+)?)%/(day|week|month|year)$")
+_GROWTH_RANGE = re.compile(r"^([+-]?\d+(?:\.\d+)?)%?(?:-|\.\.|–)([+-]?\d+(?:\.\d+)?)%/(day|week|month|year)$")
 _PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": DAYS_PER_YEAR}
 _MULTIPLIER = re.compile(r"^[x×*]?(\d+(?:\.\d+)?)@(\d{4}-\d{2}-\d{2})$")
 _EVENT = re.compile(r"^([^@]+)@([\d\-,]+?)(?:[x×*](\d+(?:\.\d+)?))?(?:\+(\d+)d)?$")
@@ -76,6 +77,17 @@ def parse_growth(text: str) -> float:
     if per_period <= -1.0:
         raise ConfigError(f"--growth must be above -100% per period, got {text!r}: write e.g. -5%/month")
     return (1.0 + per_period) ** (_PERIOD_DAYS["month"] / _PERIOD_DAYS[match[2]]) - 1.0
+
+
+def parse_growth_range(text: str) -> float | tuple[float, float]:
+    """``"15%/month"`` → 0.15; ``"12-18%/month"`` → (0.12, 0.18) per 730-hour month (the what-if band)."""
+    match = _GROWTH_RANGE.match(text.replace(" ", ""))
+    if match is None:
+        return parse_growth(text)
+    low, high = (parse_growth(f"{value}%/{match[3]}") for value in (match[1], match[2]))
+    if high < low:
+        raise ConfigError(f"--growth range must go from low to high, got {text!r}: write e.g. 12-18%/month")
+    return (low, high)
 
 
 def parse_multiplier(text: str) -> tuple[date, float]:
@@ -199,6 +211,9 @@ def fold_pool() -> Iterator[Executor | None]:
         return
     import prophet  # noqa: F401
 
+    from capplan.models.statistical import import_statsforecast
+
+    import_statsforecast()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
     try:
         pool.submit(int).result()
@@ -244,7 +259,7 @@ def run_backtest(source: str, options: Any, settings: Any, folds: int) -> tuple[
     if len(origins) < 2:
         raise InputDataError(f"backtest of {history.name} needs about {horizon_days * 2 + MIN_HISTORY_DAYS} days "
                              f"for 2 folds at horizon {horizon_days}d, got {len(daily)}: shorten --horizon")
-    candidates = DemandForecaster(replace(settings, model="auto")).candidates()
+    candidates = DemandForecaster(replace(settings, model="auto")).candidates(len(daily))
     with fold_pool() as pool:
         return history.name, backtest(daily, candidates, horizon_days, origins, settings.interval,
                                       threads=2, executor=pool)
@@ -259,7 +274,7 @@ def what_if_from_flags(from_rate: float | None, growth: str | None, horizon_days
         raise ConfigError("what-if needs both --from-rate and --growth, got only one: "
                           "pass e.g. --from-rate 1200 --growth 15%/month")
     first = parse_iso_date(start, "--start") if start else date.today()
-    return what_if_forecast(from_rate, parse_growth(growth), horizon_days, first,
+    return what_if_forecast(from_rate, parse_growth_range(growth), horizon_days, first,
                             [parse_multiplier(m) for m in multipliers])
 
 

@@ -43,8 +43,9 @@ def forecast(
     as_json: bool = typer.Option(False, "--json", help="Print the forecast as JSON."),
     as_csv: bool = typer.Option(False, "--csv", help="Print the forecast as CSV."),
     plot: Path = typer.Option(None, "--plot", help="Write an offline HTML chart to this path."),
-    model: str = typer.Option("prophet", "--model", help="prophet, auto (backtest winner), seasonal_naive, "
-                              "linear_trend or holt_winters."),
+    model: str = typer.Option("auto", "--model", help="auto (chosen by backtest at the horizon), or force one: "
+                              "prophet, seasonal_naive, seasonal_naive_yearly, ets, theta, mstl, linear_trend, "
+                              "holt_winters."),
     backtest: bool = typer.Option(False, "--backtest", help="Rolling-origin backtest against baselines instead."),
     folds: int = typer.Option(5, "--folds", help="Rolling origins for --backtest."),
     time_col: str = typer.Option(None, "--time-col", help="Time column (default: detected)."),
@@ -152,18 +153,33 @@ def _print_monthly(result: Any) -> None:
                       f"{row.p90_peak * result.peak_rps_per_unit:,.1f}")
     console.print(table)
     if result.candidates:
-        console.print(f"calibration backtest: {result.model} MASE {_score_of(result).mase:.2f}, "
-                      f"interval coverage {_score_of(result).coverage:.0%}", highlight=False)
+        _print_choice(console, result)
+    elif result.reason:
+        console.print(result.reason, highlight=False)
+
+
+def _print_choice(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    members = dict(result.weights)
+    table = Table(title=f"{result.name}: candidates, {result.backtest_folds}-fold backtest at "
+                        f"{result.backtest_horizon_days} days")
+    for column in ("model", "MASE", "MAPE %", "coverage", "weight"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for score in sorted(result.candidates, key=lambda s: s.mase):
+        mark = " ←" if score.model == result.model else ""
+        table.add_row(f"{score.model}{mark}", f"{score.mase:.3f}", f"{score.mape_pct:.1f}", f"{score.coverage:.0%}",
+                      f"{members[score.model]:.2f}" if score.model in members else "")
+    console.print(table)
+    weights = ", ".join(f"{m} {w:.2f}" for m, w in result.weights)
+    console.print(f"chosen: {result.model} ({weights}): {result.reason}; interval calibrated at conformal level "
+                  f"{result.calibrated_levels[0]:.2f}, P90 at {result.calibrated_levels[1]:.2f}", highlight=False)
 
 
 def _month_label(month: str, days: int) -> str:
     """``2027-05`` for a whole month, ``2027-05 (2 d)`` when the horizon covers only part of it."""
     in_month = calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
     return month if days >= in_month else f"{month} ({days} d)"
-
-
-def _score_of(result: Any) -> Any:
-    return next(s for s in result.candidates if s.model == result.model)
 
 
 def _write_plot(results: list[Any], path: Path, events: tuple) -> None:

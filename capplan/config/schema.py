@@ -184,7 +184,8 @@ class DemandConfig(_Section):
     start: dt.date | None = None
     horizon: DurationField = parse_duration("24mo")
     interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
-    model: Literal["prophet", "seasonal_naive", "linear_trend", "holt_winters", "auto"] = "prophet"
+    model: Literal["auto", "prophet", "seasonal_naive", "seasonal_naive_yearly", "ets", "theta", "mstl",
+                   "linear_trend", "holt_winters"] = "auto"
     trend: Literal["linear", "logistic", "flat"] = "linear"
     cap: Annotated[float, Field(gt=0.0)] | None = None
     country: str | None = None

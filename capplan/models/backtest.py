@@ -120,7 +120,7 @@ def backtest(
     folds: dict[str, list[FoldForecast]] = {name: [] for name in forecasters}
     for (name, _), result in zip(tasks, results):
         folds[name].append(result)
-    scores = tuple(_score(name, tuple(items), interval) for name, items in folds.items())
+    scores = tuple(score_folds(name, tuple(items), interval) for name, items in folds.items())
     return BacktestResult(horizon_days, interval, tuple(series.index[o] for o in origins), scores,
                           {name: tuple(items) for name, items in folds.items()})
 
@@ -139,13 +139,47 @@ def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldFo
     return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
 
 
+def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float]:
+    """(share inside, share above the upper bound) of held-out days, each fold's interval at
+    ``interval`` calibrated on the other folds only (nan with a single fold)."""
+    inside = above = points = 0
+    for k, fold in enumerate(folds):
+        others = folds[:k] + folds[k + 1:]
+        if not others:
+            continue
+        seen = np.isfinite(fold.actual)
+        low, high = calibrate(*_pooled_scores(others), interval).bounds(fold.predicted, fold.horizon_days, fold.floor)
+        inside += int(np.sum((fold.actual >= low) & (fold.actual <= high) & seen))
+        above += int(np.sum((fold.actual > high) & seen))
+        points += int(seen.sum())
+    return (inside / points, above / points) if points else (float("nan"), float("nan"))
+
+
+def honest_level(folds: tuple[FoldForecast, ...], interval: float, upper_only: bool = False) -> float:
+    """The smallest nominal level ≥ ``interval`` whose cross-conformal rate reaches its target.
+
+    Conformal intervals assume exchangeable errors; errors of later folds of a drifting series
+    are larger than those of earlier ones, and the band under-covers. The held-out folds say by
+    how much: widen the level until, fold by fold, the band calibrated on the other folds
+    holds ``interval`` of the days (``upper_only``: until at most (1 − interval)/2 lie above it).
+    """
+    for level in np.arange(interval, 0.99, 0.01):
+        inside, above = cross_conformal_rates(folds, float(level))
+        if not np.isfinite(inside):
+            return interval
+        if (above <= (1.0 - interval) / 2.0) if upper_only else (inside >= interval):
+            return float(level)
+    return 0.98
+
+
 def _pooled_scores(folds: tuple[FoldForecast, ...]) -> tuple[np.ndarray, np.ndarray]:
     scores = [scaled_errors(f.actual, f.predicted, f.floor) for f in folds]
     horizons = [f.horizon_days for f in folds]
     return np.concatenate(scores), np.concatenate(horizons)
 
 
-def _score(model: str, folds: tuple[FoldForecast, ...], interval: float) -> ModelScore:
+def score_folds(model: str, folds: tuple[FoldForecast, ...], interval: float) -> ModelScore:
+    """MAPE, mean MASE and cross-conformal coverage of ``model`` over its held-out ``folds``."""
     abs_pct, mase_terms, covered, points = [], [], 0, 0
     for k, fold in enumerate(folds):
         seen = np.isfinite(fold.actual)

@@ -1,9 +1,14 @@
-"""The demand forecaster: Prophet (or the backtest winner) with conformally calibrated intervals.
+"""The demand forecaster: the backtest's choice among candidates, with conformally calibrated intervals.
 
 ``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` runs
-a few rolling-origin folds (capplan.models.backtest) to collect held-out errors, calibrates a
-split-conformal interval per horizon bucket (capplan.models.conformal), then refits on the
-whole history. Forecasts are never negative; custom events with an expected uplift multiply
+a few rolling-origin folds (capplan.models.backtest) at the horizon asked for. With the
+default ``model="auto"`` every candidate — seasonal naive (weekly, and yearly from two years
+of history), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and the mean of the
+best three are scored on those folds and the choice follows capplan.models.selection; a
+named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
+chosen model calibrate a split-conformal interval per horizon bucket
+(capplan.models.conformal); the chosen model (or the combination's members) is then
+refitted on the whole history. Forecasts are never negative; custom events with an expected uplift multiply
 their future days. Everything here is pure: no files, no clock, no printing.
 """
 
@@ -23,6 +28,7 @@ from capplan.models.backtest import (
     ModelScore,
     PointForecaster,
     backtest,
+    honest_level,
     rolling_origins,
 )
 from capplan.models.baselines import BASELINES
@@ -33,10 +39,19 @@ from capplan.models.prophet_model import (
     predict_prophet,
     prophet_forecast,
 )
+from capplan.models.selection import Selection, select, with_combination
+from capplan.models.statistical import ets_forecast, mstl_forecast, seasonal_naive_yearly, theta_forecast
 
 MIN_HISTORY_DAYS = 28
 """Four weeks: enough to see weekly seasonality and hold some days out for calibration."""
-MODELS = ("prophet", *BASELINES)
+STATISTICAL = {"seasonal_naive_yearly": seasonal_naive_yearly, "ets": ets_forecast, "theta": theta_forecast,
+               "mstl": mstl_forecast}
+"""statsforecast models and the yearly naive (capplan.models.statistical)."""
+MODELS = ("prophet", *BASELINES, *STATISTICAL)
+AUTO_CANDIDATES = ("seasonal_naive", "ets", "theta", "mstl", "prophet")
+"""What ``auto`` compares (plus ``seasonal_naive_yearly`` from :data:`YEARLY_DAYS` of history, and ``combo``)."""
+YEARLY_DAYS = 730
+"""Two years: the yearly naive and yearly seasons join the candidates from this much history."""
 P90_INTERVAL = 0.8
 """The upper bound of a central 80 % interval is the 90th percentile (the budget's P90)."""
 
@@ -46,13 +61,13 @@ class ForecastSettings:
     """Forecaster hyper-parameters.
 
     ``interval`` nominal central coverage (0.8); ``model`` one of :data:`MODELS` or ``"auto"``
-    (the calibration backtest's MASE winner); ``horizon_days`` the horizon calibrated for;
+    (chosen by the calibration backtest, capplan.models.selection); ``horizon_days`` the horizon calibrated for;
     ``calibration_folds`` rolling origins used to calibrate; ``threads`` concurrent fits;
     ``prophet`` Prophet's settings.
     """
 
     interval: float = 0.8
-    model: str = "prophet"
+    model: str = "auto"
     horizon_days: int = 180
     calibration_folds: int = 4
     threads: int = 2
@@ -65,7 +80,9 @@ class Forecast:
 
     ``frame`` has ``ds, yhat, yhat_lower, yhat_upper, yhat_p90`` (one row per future day,
     planning-series units); ``peak_rps_per_unit`` turns those into peak req/s;
-    ``candidates`` the calibration backtest scores (empty for what-if forecasts).
+    ``candidates`` the calibration backtest scores (empty for what-if forecasts), ``weights``
+    the chosen model's members and weights, ``reason`` why it was chosen, ``backtest_horizon_days``
+    and ``backtest_folds`` the backtest that decided.
     """
 
     frame: pd.DataFrame
@@ -79,6 +96,12 @@ class Forecast:
     interval_method: str = "conformal"
     candidates: tuple[ModelScore, ...] = ()
     warnings: tuple[str, ...] = ()
+    weights: tuple[tuple[str, float], ...] = ()
+    reason: str = ""
+    backtest_horizon_days: int = 0
+    backtest_folds: int = 0
+    calibrated_levels: tuple[float, float] = (0.0, 0.0)
+    """Conformal levels that held the interval and the P90 on the backtest's folds (≥ nominal)."""
 
     def monthly_peaks(self) -> pd.DataFrame:
         """Per calendar month: ``p50_peak`` (max yhat) and ``p90_peak`` (max yhat_p90), planning units.
@@ -106,6 +129,9 @@ class Forecast:
             "peak_rps_per_unit": self.peak_rps_per_unit,
             "monthly": self.monthly_peaks().to_dict(orient="records"),
             "backtest": [vars(s) for s in self.candidates], "warnings": list(self.warnings),
+            "chosen": {"model": self.model, "reason": self.reason, "weights": dict(self.weights),
+                       "backtest_horizon_days": self.backtest_horizon_days, "backtest_folds": self.backtest_folds,
+                       "calibrated_levels": list(self.calibrated_levels)},
         }
 
 
@@ -137,14 +163,21 @@ class DemandForecaster:
                 f"forecast needs at least {MIN_HISTORY_DAYS} days of history, got {observed}: export a longer "
                 "history (2 years or more also captures yearly seasonality)"
             )
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # The final fit does not depend on calibration unless the model is chosen by it: overlap them.
-            final = None if self.settings.model == "auto" else pool.submit(self._final_fit, daily, self.settings.model)
-            self.backtest_ = self._calibration_backtest(daily, self.candidates(), executor)
-            self.model_ = self.backtest_.winner if final is None else self.settings.model
-            self.point_ = self._final_fit(daily, self.model_) if final is None else final.result()
-        self.calibration_ = self.backtest_.calibration(self.model_)
-        self.p90_calibration_ = self.backtest_.calibration(self.model_, P90_INTERVAL)
+        if self.settings.model == "auto":
+            self._fit_auto(daily, executor)
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # The final fit does not depend on calibration: overlap them.
+                final = pool.submit(self._final_fit, daily, self.settings.model)
+                self.backtest_ = self._calibration_backtest(daily, self.candidates(len(daily)), executor)
+                self.model_ = self.settings.model
+                self.point_ = final.result()
+            self.selection_ = Selection(self.model_, ((self.model_, 1.0),), self.backtest_.scores,
+                                        f"forced by --model {self.model_}")
+        chosen = self.backtest_.folds[self.model_]
+        self.levels_ = (honest_level(chosen, self.settings.interval), honest_level(chosen, P90_INTERVAL, True))
+        self.calibration_ = self.backtest_.calibration(self.model_, self.levels_[0])
+        self.p90_calibration_ = self.backtest_.calibration(self.model_, self.levels_[1])
         self.daily_ = daily
         self.history_ = history
         return self
@@ -157,6 +190,8 @@ class DemandForecaster:
             raise ConfigError(f"--horizon must be at least 1 day, got {horizon_days}: pass e.g. --horizon 180d")
         ds = pd.date_range(self.daily_.index[-1] + pd.Timedelta(days=1), periods=horizon_days, freq="D")
         yhat = np.maximum(self.point_(ds), 0.0)
+        if self.settings.prophet.growth == "logistic" and self.settings.prophet.cap is not None:
+            yhat = np.minimum(yhat, self.settings.prophet.cap)  # every candidate respects the stated saturation
         floor = 0.01 * float(np.nanmean(self.daily_.to_numpy()))
         steps = np.arange(1, horizon_days + 1)
         low, high = self.calibration_.bounds(yhat, steps, floor)
@@ -166,24 +201,45 @@ class DemandForecaster:
         frame = apply_uplifts(frame, self.settings.prophet.events)
         return Forecast(frame, self.settings.interval, self.model_, self.history_.unit,
                         self.history_.peak_rps_per_unit, self.daily_, self.history_.name,
-                        candidates=self.backtest_.scores, warnings=tuple(self.history_.warnings))
+                        candidates=self.backtest_.scores, warnings=tuple(self.history_.warnings),
+                        weights=self.selection_.weights, reason=self.selection_.reason,
+                        backtest_horizon_days=self.backtest_.horizon_days,
+                        backtest_folds=len(self.backtest_.origins), calibrated_levels=self.levels_)
 
-    def candidates(self) -> dict[str, PointForecaster]:
-        """Model name → picklable point forecaster: every model for ``auto``, else the chosen one."""
-        prophet = functools.partial(_prophet_point, settings=self.settings.prophet)
-        every: dict[str, PointForecaster] = {"prophet": prophet}
-        every.update({name: functools.partial(_baseline_point, fn=fn) for name, fn in BASELINES.items()})
-        if self.settings.model == "auto":
-            return every
-        return {self.settings.model: every[self.settings.model]}
+    def candidates(self, history_days: int = 0) -> dict[str, PointForecaster]:
+        """Model name → picklable point forecaster: :data:`AUTO_CANDIDATES` for ``auto``
+        (with the yearly naive from ``history_days`` ≥ :data:`YEARLY_DAYS`), else the chosen one."""
+        every = _every_candidate(self.settings.prophet)
+        if self.settings.model != "auto":
+            return {self.settings.model: every[self.settings.model]}
+        names = AUTO_CANDIDATES[:1] + ("seasonal_naive_yearly",) * (history_days >= YEARLY_DAYS) + AUTO_CANDIDATES[1:]
+        return {name: every[name] for name in names}
+
+    def _fit_auto(self, daily: pd.Series, executor: Executor | None) -> None:
+        """Backtest every candidate and the combination, choose, refit the chosen members on all days."""
+        candidates = self.candidates(len(daily))
+        self.backtest_, members = with_combination(self._calibration_backtest(daily, candidates, executor))
+        self.selection_ = select(self.backtest_, members)
+        self.model_ = self.selection_.model
+        names = [name for name, _ in self.selection_.weights]
+        horizon = max(self.settings.horizon_days, 1)
+        tasks = [(daily, candidates[name], horizon) for name in names]
+        if executor is not None and len(tasks) > 1:
+            paths = list(executor.map(_final_task, tasks))
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.settings.threads, len(tasks)))) as pool:
+                paths = list(pool.map(_final_task, tasks))
+        weights = [weight for _, weight in self.selection_.weights]
+        self.point_ = functools.partial(_weighted_point, daily=daily, paths=tuple(paths), weights=tuple(weights),
+                                        forecasters=tuple(candidates[name] for name in names))
 
     def _final_fit(self, daily: pd.Series, model_name: str) -> Any:
         """A function future days → point forecast, from ``model_name`` fitted on all of ``daily``."""
         if model_name == "prophet":
             model, offset = fit_prophet(daily, self.settings.prophet)
             return functools.partial(_prophet_days, model=model, offset=offset, settings=self.settings.prophet)
-        fn = BASELINES[model_name]
-        return lambda ds: _baseline_point(daily, len(ds), fn)
+        fn = _every_candidate(self.settings.prophet)[model_name]
+        return lambda ds: np.asarray(fn(daily, len(ds)), dtype=float)
 
     def _calibration_backtest(
         self, daily: pd.Series, candidates: dict[str, PointForecaster], executor: Executor | None
@@ -213,6 +269,26 @@ def apply_uplifts(frame: pd.DataFrame, events: tuple[Event, ...]) -> pd.DataFram
         hit = frame["ds"] >= pd.Timestamp(min(event.dates)) if event.lasting else frame["ds"].isin(event.days())
         frame.loc[hit, columns] = frame.loc[hit, columns] * event.uplift
     return frame
+
+
+def _every_candidate(prophet: ProphetSettings) -> dict[str, PointForecaster]:
+    every: dict[str, PointForecaster] = {"prophet": functools.partial(_prophet_point, settings=prophet)}
+    every.update({name: functools.partial(_baseline_point, fn=fn) for name, fn in BASELINES.items()})
+    every.update(STATISTICAL)
+    return every
+
+
+def _final_task(arguments: tuple[pd.Series, PointForecaster, int]) -> np.ndarray:
+    daily, forecaster, horizon_days = arguments
+    return np.asarray(forecaster(daily, horizon_days), dtype=float)
+
+
+def _weighted_point(ds: pd.DatetimeIndex, daily: pd.Series, paths: tuple[np.ndarray, ...],
+                    weights: tuple[float, ...], forecasters: tuple[PointForecaster, ...]) -> np.ndarray:
+    """Weighted mean of the members' forecasts for ``ds`` (precomputed paths, refitted if ``ds`` is longer)."""
+    if len(ds) > min(len(p) for p in paths):
+        paths = tuple(np.asarray(f(daily, len(ds)), dtype=float) for f in forecasters)
+    return np.sum([w * p[:len(ds)] for w, p in zip(weights, paths)], axis=0)
 
 
 def _prophet_point(train: pd.Series, horizon_days: int, settings: ProphetSettings) -> np.ndarray:

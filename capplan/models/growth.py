@@ -3,7 +3,10 @@
 y(d) = rate₀ · (1 + g)^(d / 30.4167) · Π factor_k for every multiplier date_k ≤ d, where d is
 days after ``start`` and g the growth per month (a month is 730 h, the billing convention
 used across capplan). A scenario has no uncertainty of its own: the interval columns equal
-the point value and ``interval_method`` is ``"scenario"``.
+the point value and ``interval_method`` is ``"scenario"``. Given a range of rates (12–18 %/month),
+the point follows the middle rate and the band runs from the lowest to the highest rate's path:
+``interval_method`` is ``"growth range"`` and the forecast's ``reason`` says that the band is
+only the spread of the range given, not a measured uncertainty.
 """
 
 from __future__ import annotations
@@ -22,25 +25,40 @@ from capplan.models.billing import DAYS_PER_MONTH
 
 def what_if_forecast(
     from_rate: float,
-    growth_per_month: float,
+    growth_per_month: float | tuple[float, float],
     horizon_days: int,
     start: date,
     multipliers: Sequence[tuple[date, float]] = (),
 ) -> Forecast:
     """Daily peak req/s for ``horizon_days`` from ``start`` (the first forecast day, rate ``from_rate``).
 
-    ``growth_per_month`` is a fraction (0.15 for 15 %/month); ``multipliers`` are
-    ``(date, factor)`` pairs applied from that date on (×1.5 after a launch).
+    ``growth_per_month`` is a fraction (0.15 for 15 %/month) or a (low, high) range of them;
+    ``multipliers`` are ``(date, factor)`` pairs applied from that date on (×1.5 after a launch).
     """
-    _check(from_rate, growth_per_month, horizon_days, multipliers)
+    low, high = growth_per_month if isinstance(growth_per_month, tuple) else (growth_per_month,) * 2
+    if high < low:
+        raise ConfigError(f"--growth range must go from low to high, got {low:.0%}-{high:.0%}/month: "
+                          f"write {high:.0%}-{low:.0%}/month")
+    _check(from_rate, low, horizon_days, multipliers)
     ds = pd.date_range(pd.Timestamp(start), periods=horizon_days, freq="D")
-    days = np.arange(horizon_days, dtype=float)
-    yhat = from_rate * (1.0 + growth_per_month) ** (days / DAYS_PER_MONTH)
-    for when, factor in multipliers:
-        yhat = np.where(ds >= pd.Timestamp(when), yhat * factor, yhat)
-    frame = pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": yhat, "yhat_upper": yhat, "yhat_p90": yhat})
+    paths = [_path(from_rate, g, ds, multipliers) for g in (low, (low + high) / 2.0, high)]
+    frame = pd.DataFrame({"ds": ds, "yhat": paths[1], "yhat_lower": paths[0], "yhat_upper": paths[2],
+                          "yhat_p90": paths[2]})
+    if low == high:
+        return Forecast(frame, interval=0.0, model="what-if", unit="rps", peak_rps_per_unit=1.0,
+                        history=pd.Series(dtype=float), name="what-if", interval_method="scenario")
+    reason = (f"the band is only the spread of the growth range given ({low:.1%} to {high:.1%} a month; P50 at "
+              f"{(low + high) / 2:.1%}), not a measured uncertainty")
     return Forecast(frame, interval=0.0, model="what-if", unit="rps", peak_rps_per_unit=1.0,
-                    history=pd.Series(dtype=float), name="what-if", interval_method="scenario")
+                    history=pd.Series(dtype=float), name="what-if", interval_method="growth range", reason=reason)
+
+
+def _path(from_rate: float, growth: float, ds: pd.DatetimeIndex, multipliers: Sequence[tuple[date, float]]) -> np.ndarray:
+    days = np.arange(len(ds), dtype=float)
+    values = from_rate * (1.0 + growth) ** (days / DAYS_PER_MONTH)
+    for when, factor in multipliers:
+        values = np.where(ds >= pd.Timestamp(when), values * factor, values)
+    return values
 
 
 def _check(from_rate: float, growth: float, horizon_days: int, multipliers: Sequence[tuple[date, float]]) -> None:

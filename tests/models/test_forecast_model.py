@@ -12,6 +12,7 @@ import pytest
 from capplan.errors import ConfigError, InputDataError, NotFittedError
 from capplan.models.forecast import DemandForecaster, ForecastSettings
 from capplan.models.prophet_model import Event, ProphetSettings
+from capplan.models.selection import SIMPLICITY, TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def test_unknown_model_is_a_usage_error():
 
 
 def test_forecast_has_one_ordered_row_per_future_day_and_is_reproducible():
-    settings = ForecastSettings(horizon_days=30)
+    settings = ForecastSettings(model="prophet", horizon_days=30)
     first = DemandForecaster(settings).fit(_series()).predict(45)
     second = DemandForecaster(settings).fit(_series()).predict(45)
     frame = first.frame
@@ -81,11 +82,15 @@ def test_an_event_with_an_expected_uplift_multiplies_its_days():
     assert ratio.drop(pd.date_range("2025-06-10", "2025-06-12")).tolist() == pytest.approx([1.0] * 27)
 
 
-def test_auto_picks_the_lowest_mase_candidate_and_reports_all_of_them():
+def test_auto_picks_the_lowest_mase_candidate_or_a_simpler_one_within_tolerance_and_reports_all():
     forecast = DemandForecaster(ForecastSettings(model="auto", horizon_days=30)).fit(_series()).predict(30)
     names = {s.model for s in forecast.candidates}
-    assert names == {"prophet", "seasonal_naive", "linear_trend", "holt_winters"}
-    assert forecast.model == min(forecast.candidates, key=lambda s: s.mase).model
+    assert names == {"prophet", "seasonal_naive", "ets", "theta", "mstl", "combo"}
+    best = min(forecast.candidates, key=lambda s: s.mase)
+    chosen = next(s for s in forecast.candidates if s.model == forecast.model)
+    assert chosen.mase <= best.mase * (1 + TOLERANCE) + 1e-12
+    assert SIMPLICITY.index(chosen.model) <= SIMPLICITY.index(best.model)
+    assert forecast.reason and sum(w for _, w in forecast.weights) == pytest.approx(1.0)
 
 
 def test_logistic_growth_saturates_at_its_cap_where_linear_keeps_rising():

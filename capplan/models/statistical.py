@@ -1,0 +1,85 @@
+"""Statistical point forecasters for the candidate pool: statsforecast models and a yearly naive.
+
+Each function has the :data:`capplan.models.backtest.PointForecaster` signature
+``(daily training series, NaN = missing day; horizon in days) → point forecast`` and is a
+module-level function, so worker processes can run it. Models (Nixtla statsforecast,
+Garza et al. 2022; formulas as in Hyndman & Athanasopoulos, *FPP3*):
+
+* ``ets`` — AutoETS with a weekly season, the model chosen by AICc (FPP3 §8.6);
+* ``theta`` — the dynamic optimised Theta method (Fiorucci et al. 2016), weekly season;
+* ``mstl`` — MSTL decomposition (Bandara et al. 2021) with weekly and, given two years,
+  yearly seasons, its trend forecast by a non-seasonal AutoETS;
+* ``seasonal_naive_yearly`` — the same weekday 364 days earlier, repeated (FPP3 §5.2).
+
+statsforecast is imported lazily: its import costs a few seconds of CLI start-up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+WEEK_DAYS = 7
+YEAR_DAYS = 364
+"""52 weeks: a yearly lag that keeps the weekday (the same weekday a year earlier)."""
+MSTL_YEAR_DAYS = 365
+TRAIN_DAYS = 730
+"""ETS and Theta fit on at most the last two years: older data barely moves their states."""
+MSTL_TRAIN_DAYS = 1095
+"""MSTL keeps three years, enough for a stable yearly season."""
+
+
+def import_statsforecast() -> None:
+    """Import statsforecast's models now (e.g. before forking workers that will use them)."""
+    import statsforecast.models  # noqa: F401
+
+
+def ets_forecast(train: pd.Series, horizon_days: int) -> np.ndarray:
+    """AutoETS (weekly season) on the last :data:`TRAIN_DAYS` of ``train``."""
+    from statsforecast.models import AutoETS
+
+    return _run(lambda y: AutoETS(season_length=WEEK_DAYS), train, horizon_days, TRAIN_DAYS)
+
+
+def theta_forecast(train: pd.Series, horizon_days: int) -> np.ndarray:
+    """Dynamic optimised Theta (weekly season) on the last :data:`TRAIN_DAYS` of ``train``."""
+    from statsforecast.models import DynamicOptimizedTheta
+
+    return _run(lambda y: DynamicOptimizedTheta(season_length=WEEK_DAYS), train, horizon_days, TRAIN_DAYS)
+
+
+def mstl_forecast(train: pd.Series, horizon_days: int) -> np.ndarray:
+    """MSTL with weekly (and, from two years of data, yearly) seasons; AutoETS on the trend."""
+    from statsforecast.models import MSTL, AutoETS
+
+    def build(y: np.ndarray) -> object:
+        seasons = [WEEK_DAYS, MSTL_YEAR_DAYS] if len(y) >= 2 * MSTL_YEAR_DAYS else WEEK_DAYS
+        return MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"))
+
+    return _run(build, train, horizon_days, MSTL_TRAIN_DAYS)
+
+
+def seasonal_naive_yearly(train: pd.Series, horizon_days: int) -> np.ndarray:
+    """ŷ(T+h) = y(T + h − 364·⌈h/364⌉): the same weekday a year earlier (weekly naive if < 364 days)."""
+    y = _filled(train)
+    if len(y) < YEAR_DAYS:
+        return np.resize(y[-WEEK_DAYS:], horizon_days).astype(float)
+    return np.resize(y[-YEAR_DAYS:], horizon_days).astype(float)
+
+
+def _run(build: object, train: pd.Series, horizon_days: int, keep_days: int) -> np.ndarray:
+    y = _filled(train)[-keep_days:]
+    if len(y) < 2 * WEEK_DAYS + 2 or float(np.ptp(y)) <= 1e-12 * max(float(np.abs(y).max()), 1.0):
+        return np.resize(y[-WEEK_DAYS:], horizon_days).astype(float)  # too short or constant: nothing to fit
+    model = build(y)  # type: ignore[operator]
+    try:
+        mean = np.asarray(model.forecast(y=y, h=horizon_days)["mean"], dtype=float)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        mean = np.full(horizon_days, np.nan)  # a fit that fails falls back to the weekly naive below
+    if not np.all(np.isfinite(mean)):
+        return np.resize(y[-WEEK_DAYS:], horizon_days).astype(float)
+    return np.maximum(mean, 0.0)
+
+
+def _filled(train: pd.Series) -> np.ndarray:
+    return train.interpolate(limit_direction="both").to_numpy(dtype=float)
