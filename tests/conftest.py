@@ -22,18 +22,21 @@ def reference_dir() -> Path:
     return REFERENCE_DIR
 
 
-REAL_LOAD_TESTS = ("tests/integration/", "tests/loadtest/", "tests/cli/test_loadtest.py", "tests/cli/test_cli_target.py")
+REAL_LOAD_TESTS = ("tests/integration/", "tests/loadtest/", "tests/cli/test_loadtest.py", "tests/cli/test_cli_target.py",
+                   "tests/cli/test_compare_real_runs.py", "tests/faults/test_fault_runs.py", "tests/test_risk_planning.py")
 """Slow tests that time real load on this machine's two cores against a real server."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give each slow real-load test one retry.
+    """Give each slow real-load test two retries.
 
     They compare throughputs and latencies measured over seconds on a 2-core machine; a CPU
     hiccup from outside the test (another process, the VM's neighbours) can move one reading
-    by 10 % or more. A failure that repeats on the retry is reported as a failure.
+    by 10 % or more. A failure that repeats on both retries is reported as a failure. (One retry
+    was not enough on 2026-12-01: a fresh-clone run failed the contention closed-loop test twice,
+    which then passed alone at the first try.)
     """
     for item in items:
         where = Path(str(item.fspath)).resolve().relative_to(REPO_ROOT).as_posix()
         if item.get_closest_marker("slow") and where.startswith(REAL_LOAD_TESTS):
-            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
+            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=2))
