@@ -65,11 +65,14 @@ def chunk_ranges(start_s: float, end_s: float, step_s: int) -> list[tuple[float,
     """[start, end] split so that no chunk holds more than MAX_POINTS_PER_REQUEST samples."""
     span = (MAX_POINTS_PER_REQUEST - 1) * step_s
     chunks, begin = [], start_s
-    while begin <= end_s:
+    while True:
         stop = min(begin + span, end_s)
+        if end_s - stop < step_s:
+            stop = end_s  # less than one step left: no further sample fits, so this chunk ends the range
         chunks.append((begin, stop))
+        if stop >= end_s:
+            return chunks
         begin = stop + step_s
-    return chunks
 
 
 def fetch_prometheus(url: str) -> pd.DataFrame:
