@@ -122,7 +122,7 @@ def test_history_forecast_feeds_the_plan_with_p90_above_p50(tmp_path):
     assert len(demand.ds) == 60 and demand.ds[0] == np.datetime64("2026-10-29")
     assert np.all(demand.p90_rps >= demand.p50_rps)
     assert report.plan.needed_p90[-7:].max() >= report.plan.needed_p90[:7].min()
-    assert report.demand_source.startswith("prophet forecast of traffic.csv")
+    assert report.demand_source.startswith(f"{report.forecast.model} forecast of traffic.csv")
     assert any("demand.start = 2030-01-01 is ignored" in w for w in report.warnings)
 
 
