@@ -83,7 +83,7 @@ class LocalWorkers:
                                                   master_host="127.0.0.1", master_port=self.port)
             payload = settings_to_json(worker_settings)
             for _ in range(self.expected):
-                self.procs.append(subprocess.Popen([sys.executable, "-m", "capplan.loadtest.worker", payload],
+                self.procs.append(subprocess.Popen([sys.executable, "-m", "capplan.cli.worker_process", payload],
                                                    stdin=subprocess.DEVNULL))
         deadline = time.time() + _CONNECT_TIMEOUT_S
         while runner.worker_count < self.expected:

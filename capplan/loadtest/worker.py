@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from typing import Any
 
 import gevent
@@ -95,16 +94,3 @@ def guard_master_host(runner: Any, allow_hosts: tuple[str, ...]) -> None:
         start_worker(user_classes_count, **kwargs)
 
     runner.start_worker = guarded
-
-
-def main() -> None:
-    """Entry point of ``python -m capplan.loadtest.worker SETTINGS_JSON``: one Error: line on failure."""
-    try:
-        run_worker(settings_from_json(sys.argv[1]))
-    except CapplanError as exc:
-        print(f"Error: {exc}", file=sys.stderr, flush=True)
-        sys.exit(exc.exit_code)
-
-
-if __name__ == "__main__":
-    main()

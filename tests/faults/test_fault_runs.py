@@ -156,7 +156,7 @@ def test_master_killed_its_workers_stop_within_seconds(tmp_path):
         deadline = time.monotonic() + 20
         workers: list[psutil.Process] = []
         while time.monotonic() < deadline and not workers:
-            workers = [c for c in psutil.Process(proc.pid).children() if "capplan.loadtest.worker" in " ".join(c.cmdline())]
+            workers = [c for c in psutil.Process(proc.pid).children() if "capplan.cli.worker_process" in " ".join(c.cmdline())]
             time.sleep(0.2)
         assert workers, "no worker started"
         _once_recording(tmp_path, lambda: None).join()
