@@ -172,5 +172,9 @@ class FixedController:
         return float(max(1, math.ceil(level))) if self.integer_levels else level
 
     def _spawn_rate(self, phase: Phase) -> float:
-        # A surge must land within a second; ramps are already paced by _level.
-        return float(max(phase.level, 1.0))
+        # A surge, and the drop after it, must land within a second (Locust stops users at the spawn
+        # rate too: 2 users/s after a 20-user spike took 9 s and read as "did not recover").
+        # Ramps are already paced by _level.
+        index = self.phases.index(phase)
+        before = self.phases[index - 1].level if index else 0.0
+        return float(max(phase.level, before, 1.0))

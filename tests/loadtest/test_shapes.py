@@ -54,6 +54,13 @@ def test_spike_surges_to_the_multiplier_within_one_second_and_returns():
     assert [t.stage for t in targets][4:6] == ["pre", "spike"]
 
 
+def test_the_drop_after_a_spike_also_lands_within_one_second():
+    ctl = FixedController(spike_phases(2, multiplier=10, pre_s=5, window_s=4, post_s=7))
+    targets = [d for d in _targets(ctl, 16) if isinstance(d, LoadTarget)]
+    post = next(t for t in targets if t.stage == "post")
+    assert post.level == 2 and post.spawn_rate >= 18  # Locust stops the 18 surplus users at this rate
+
+
 def test_steady_start_drops_a_ramp_transient():
     series = [50, 120, 180, 200, 201, 199, 200, 202]
     assert find_steady_start(series, SteadyConfig(min_steady_s=3)) == 2
