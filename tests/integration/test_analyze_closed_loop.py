@@ -36,9 +36,11 @@ SETTINGS = [
                  id="8-slots-5ms"),
     pytest.param(TargetSettings(slots=40, service_ms=40.0, sigma=0.05, kappa=0.001, port=0), "p95<500ms",
                  "p95<500ms", None, id="contention-sigma0.05-kappa0.001"),
-    # an SLO tight enough that the queueing model, not the utilisation cap, sets the safe rate; the stress
-    # run gets a loose SLO so that it does not stop at the tight one before the plateau is measured
-    pytest.param(TargetSettings(slots=4, service_ms=10.0, port=0), "p95<1s", "p95<40ms", "queueing model",
+    # an SLO tight enough that it, not the utilisation cap, sets the safe rate: through the queueing model, or
+    # through a measured step that broke it when the refine steps land right at the knee (on a VM that adds
+    # 2-3 ms to every request, as on 2026-12-01, the measured break binds first); the stress run gets a loose
+    # SLO so that it does not stop at the tight one before the plateau is measured
+    pytest.param(TargetSettings(slots=4, service_ms=10.0, port=0), "p95<1s", "p95<40ms", "p95<40ms",
                  id="4-slots-10ms-slo-bound"),
 ]
 

@@ -200,7 +200,7 @@ def test_open_model_latency_shows_queueing_when_the_target_stalls(tmp_path):
 
 def test_spike_reports_recovery_and_peaks(tmp_path):
     with start_target(TargetSettings(port=0, slots=4, service_ms=10)) as target:
-        result = _capplan("loadtest", "spike", "--host", target.url, "--users", "2", "--multiplier", "6",
+        result = _capplan("loadtest", "spike", "--host", target.url, "--users", "2", "--multiplier", "16",
                           "--spike-before", "5s", "--spike-window", "4s", "--spike-after", "7s",
                           "--slo", "p95<500ms", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
