@@ -52,3 +52,14 @@ def test_an_unwritable_output_is_exit_4_in_every_command(tmp_path, command):
     result = runner.invoke(app, [command, "--config", str(config), "--out", target])
     assert result.exit_code == ReportError.exit_code == 4, result.output
     assert result.output.startswith("Error: cannot write")
+
+
+@pytest.mark.parametrize("exporter", ["k8s", "grafana", "recording-rules"])
+def test_an_unwritable_export_directory_is_exit_4_like_every_output(tmp_path, exporter):
+    config = tmp_path / "capplan.toml"
+    config.write_text(PLAN.format(capacity="per_instance_rps = 300"))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = runner.invoke(app, ["export", exporter, "--config", str(config), "--out", str(blocker / "deploy")])
+    assert result.exit_code == ReportError.exit_code == 4, result.output
+    assert result.output.startswith("Error: cannot write the export")

@@ -12,7 +12,6 @@ from pathlib import Path
 import yaml
 
 from capplan.config import CapplanConfig
-from capplan.errors import ReportError
 from capplan.models.alerts import (
     MetricNames,
     ResourceWatch,
@@ -23,7 +22,7 @@ from capplan.models.alerts import (
     threshold_rules,
 )
 from capplan.models.decision import TriggerSet
-from capplan.store.atomic import write_text_atomic
+from capplan.store.atomic import write_output
 
 
 def metric_names(config: CapplanConfig) -> MetricNames:
@@ -59,12 +58,4 @@ def dump_rules(groups: tuple[RuleGroup, ...]) -> str:
 
 def write_rules(groups: tuple[RuleGroup, ...], path: Path) -> Path:
     """Write the rule file atomically; :class:`ReportError` (as for every output file) when it cannot be written."""
-    text = dump_rules(groups)
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
-    except OSError as exc:
-        raise ReportError(f"cannot write the rule file, {str(path)!r} ({exc.strerror}), "
-                          "choose a writable --out path") from exc
-    return path
+    return write_output(path, dump_rules(groups), "rule file")

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from capplan.errors import ConfigError
-from capplan.store.atomic import write_text_atomic
+from capplan.store.atomic import write_output
 
 
 def yaml_text(*documents: dict) -> str:
@@ -23,14 +22,4 @@ def json_text(document: dict) -> str:
 
 def write_exports(files: dict[str, str], out_dir: Path) -> list[Path]:
     """Write ``{file name: text}`` into ``out_dir``; a failure names the path and leaves no half file."""
-    written = []
-    for name, text in files.items():
-        path = Path(out_dir) / name
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, text)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the export, {str(path)!r} ({exc.strerror}), "
-                              "choose a writable --out directory") from exc
-        written.append(path)
-    return written
+    return [write_output(Path(out_dir) / name, text, "export") for name, text in files.items()]

@@ -31,7 +31,7 @@ import yaml
 
 from capplan.errors import ConfigError
 from capplan.loadtest.settings import SCENARIOS, check_host
-from capplan.store.atomic import write_text_atomic
+from capplan.store.atomic import write_output
 
 if TYPE_CHECKING:
     from kubernetes import client as k8s
@@ -251,13 +251,7 @@ def build_manifests(run: DistributedRun, cluster: ClusterSettings) -> dict[str, 
 def write_manifests(run: DistributedRun, cluster: ClusterSettings, out_dir: Path) -> list[Path]:
     """Write :func:`build_manifests` as YAML files under ``out_dir`` (each atomically); their paths."""
     manifests = build_manifests(run, cluster)
-    out_dir = Path(out_dir)
-    try:
-        (out_dir / _FETCH_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the manifest directory, {str(out_dir)!r} ({exc.strerror}), "
-                          "pass a writable --out") from exc
-    return [write_text_atomic(out_dir / name, yaml.safe_dump(body, sort_keys=False))
+    return [write_output(Path(out_dir) / name, yaml.safe_dump(body, sort_keys=False), "manifest")
             for name, body in manifests.items()]
 
 

@@ -81,13 +81,7 @@ def render_report(facts: ReportFacts, fmt: str = "html") -> str:
 
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write a report to ``path`` atomically (creating its directory); :class:`ReportError` on failure."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return atomic.write_text_atomic(path, text)
-    except OSError as exc:
-        raise ReportError(f"cannot write the report, {path} ({exc.strerror}), "
-                          "choose a writable --out path") from exc
+    return atomic.write_output(path, text, "report")
 
 
 @lru_cache(maxsize=1)

@@ -40,3 +40,20 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def write_output(path: Path, text: str, what: str) -> Path:
+    """Write an output file the user asked for (report, rule file, manifest, export) atomically.
+
+    Creates its directory. Every unwritable output is the same fault, so it is always a
+    :class:`~capplan.errors.ReportError` (exit 4) naming ``what`` and the path.
+    """
+    from capplan.errors import ReportError
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_text_atomic(path, text)
+    except OSError as exc:
+        raise ReportError(f"cannot write the {what}, {str(path)!r} ({exc.strerror}), "
+                          "choose a writable --out path") from exc
