@@ -232,3 +232,26 @@ def test_dotted_catalog_keys_are_quoted_in_the_field_path(tmp_path):
 def test_section_level_problem_names_the_section_once(tmp_path):
     message = _error(tmp_path, "[capacity]\nper_instance_rps = 100\n[demand]\nhorizon = \"6mo\"\n")
     assert message.startswith("capplan.toml: demand needs exactly one source, got source=None")
+
+
+def test_a_growth_range_in_demand_is_a_band_of_monthly_rates(tmp_path):
+    """12-18 %/month → the what-if band's low and high; its single rate is the band's middle."""
+    text = MINIMAL.replace('growth = "10%/month"', 'growth = "12-18%/month"')
+    growth = load_config(_write(tmp_path, text)).demand.growth
+    assert growth.is_range and growth.band_per_month == pytest.approx((0.12, 0.18))
+    assert growth.fraction_per_month == pytest.approx(0.15)
+
+
+def test_a_weekly_growth_range_compounds_each_end_to_a_month():
+    low, high = parse_growth("1-2%/week").band_per_month
+    assert (low, high) == pytest.approx((1.01 ** (730 / 24 / 7) - 1, 1.02 ** (730 / 24 / 7) - 1))
+
+
+def test_a_growth_range_written_high_to_low_names_the_fix(tmp_path):
+    text = MINIMAL.replace('growth = "10%/month"', 'growth = "18-12%/month"')
+    assert "write \"12-18%/month\"" in _error(tmp_path, text)
+
+
+def test_a_resource_growth_range_is_rejected_as_not_one_rate(tmp_path):
+    text = MINIMAL + '[[resources]]\nname = "disk"\nunit = "GB"\nlimit = 100\ncurrent = 10\ngrowth = "1-2%/month"\n'
+    assert "must be one rate" in _error(tmp_path, text)

@@ -111,11 +111,17 @@ def _what_if(demand: DemandConfig, today: date) -> ResolvedDemand:
 
     events = demand_events(demand)
     steps = [(e.first_day, e.multiplier) for e in demand.events if e.is_permanent]
-    scenario = what_if_forecast(float(demand.from_rate), demand.growth.fraction_per_month, demand.horizon_days,
+    scenario = what_if_forecast(float(demand.from_rate), _band(demand.growth), demand.horizon_days,
                                 demand.start or today, steps)
     forecast = replace(scenario, frame=apply_uplifts(scenario.frame, tuple(e for e in events if not e.lasting)))
     return ResolvedDemand(forecast, None, demand_series(forecast, demand), events,
-                          f"what-if: {demand.from_rate:g} req/s growing {demand.growth.text}")
+                          f"what-if: {demand.from_rate:g} req/s growing {demand.growth.text}",
+                          (forecast.reason,) if demand.growth.is_range else ())
+
+
+def _band(growth: Any) -> float | tuple[float, float]:
+    """One monthly growth fraction, or the (low, high) band of a range such as ``"12-18%/month"``."""
+    return growth.band_per_month if growth.is_range else growth.fraction_per_month
 
 
 def demand_series(forecast: Any, demand: DemandConfig) -> DemandSeries:

@@ -31,9 +31,6 @@ from capplan.models.billing import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(d|w|mo|y)$")
 _DAYS = {"d": 1.0, "w": 7.0, "mo": DAYS_PER_MONTH, "y": DAYS_PER_YEAR}
-_GROWTH = re.compile(r"^([+-]?\d+(?:\.\d+)?)%/(day|week|month|year)$")
-_GROWTH_RANGE = re.compile(r"^([+-]?\d+(?:\.\d+)?)%?(?:-|\.\.|–)([+-]?\d+(?:\.\d+)?)%/(day|week|month|year)$")
-_PERIOD_DAYS = {"day": 1.0, "week": 7.0, "month": DAYS_PER_MONTH, "year": DAYS_PER_YEAR}
 _MULTIPLIER = re.compile(r"^[x×*]?(\d+(?:\.\d+)?)@(\d{4}-\d{2}-\d{2})$")
 _EVENT = re.compile(r"^([^@]+)@([\d\-,]+?)(?:[x×*](\d+(?:\.\d+)?))?(?:\+(\d+)d)?$")
 HISTORY_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -70,24 +67,29 @@ def parse_days(text: str, flag: str = "--horizon") -> int:
 
 def parse_growth(text: str) -> float:
     """``"15%/month"`` → compounding growth per billing month as a fraction (0.15)."""
-    match = _GROWTH.match(text.replace(" ", ""))
-    if match is None:
-        raise ConfigError(f"--growth must look like 15%/month, got {text!r}: periods are day, week, month, year")
-    per_period = float(match[1]) / 100.0
-    if per_period <= -1.0:
-        raise ConfigError(f"--growth must be above -100% per period, got {text!r}: write e.g. -5%/month")
-    return (1.0 + per_period) ** (_PERIOD_DAYS["month"] / _PERIOD_DAYS[match[2]]) - 1.0
+    growth = _growth_flag(text)
+    if growth.is_range:
+        raise ConfigError(f"--growth must be one rate here, got the range {text!r}: write e.g. 15%/month")
+    return growth.fraction_per_month
 
 
 def parse_growth_range(text: str) -> float | tuple[float, float]:
     """``"15%/month"`` → 0.15; ``"12-18%/month"`` → (0.12, 0.18) per 730-hour month (the what-if band)."""
-    match = _GROWTH_RANGE.match(text.replace(" ", ""))
-    if match is None:
-        return parse_growth(text)
-    low, high = (parse_growth(f"{value}%/{match[3]}") for value in (match[1], match[2]))
-    if high < low:
-        raise ConfigError(f"--growth range must go from low to high, got {text!r}: write e.g. 12-18%/month")
-    return (low, high)
+    growth = _growth_flag(text)
+    return growth.band_per_month if growth.is_range else growth.fraction_per_month
+
+
+def _growth_flag(text: str):
+    """The ``--growth`` text read by the one growth parser (capplan.config.units); percentages only."""
+    from capplan.config.units import parse_growth as parse_growth_text
+
+    try:
+        growth = parse_growth_text(text.replace(" ", ""))
+    except ValueError as exc:
+        raise ConfigError(f"--growth {exc}") from None
+    if not growth.is_relative:
+        raise ConfigError(f"--growth must be a percentage per period, got {text!r}: write e.g. 15%/month")
+    return growth
 
 
 def parse_multiplier(text: str) -> tuple[date, float]:

@@ -313,6 +313,11 @@ class ResourceConfig(_Section):
                 f"resource {self.name!r} growth is in a different unit from the resource's {self.unit!r}, "
                 f"{self.growth.text!r}, write the growth in {self.unit} per period, e.g. \"10{self.unit}/day\""
             )
+        if self.growth is not None and self.growth.is_range:
+            raise ValueError(
+                f"resource {self.name!r} growth must be one rate, got the range {self.growth.text!r}, "
+                "write e.g. \"15%/month\" (ranges are for [demand] what-if growth)"
+            )
         return self
 
 

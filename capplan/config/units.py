@@ -42,6 +42,7 @@ _BYTE_UNITS = {
 _QUANTITY_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>[A-Za-z]+)$")
 _DURATION_RE = re.compile(r"^(?P<num>\d+(?:\.\d+)?)(?P<unit>ms|mo|s|m|h|d|w|y)$")
 _GROWTH_RE = re.compile(r"^(?P<sign>[+-]?)(?P<num>\d+(?:\.\d+)?)(?P<unit>%|[A-Za-z]*)/(?P<per>[a-z]+)$")
+_GROWTH_RANGE_RE = re.compile(r"^(?P<low>[+-]?\d+(?:\.\d+)?)%?(?:-|\.\.|–)(?P<high>[+-]?\d+(?:\.\d+)?)%/(?P<per>[a-z]+)$")
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,19 @@ class Growth:
 
     ``amount`` is the number as written (15.0 for 15 %), ``unit`` is ``"%"`` or the
     quantity's unit (``"GB"``), ``period_days`` the length of the period in days.
+    A relative range such as ``"12-18%/month"`` has ``amount`` 12.0 and ``amount_high`` 18.0.
     """
 
     amount: float
     unit: str
     period_days: float
     text: str
+    amount_high: float | None = None
+
+    @property
+    def is_range(self) -> bool:
+        """True for a range of percentages (``"12-18%/month"``): a what-if band, not one rate."""
+        return self.amount_high is not None and self.amount_high != self.amount
 
     @property
     def is_relative(self) -> bool:
@@ -85,10 +93,18 @@ class Growth:
 
     @property
     def fraction_per_month(self) -> float:
-        """Relative growth as a compounding fraction per 730-hour month (0.15 for 15 %/month)."""
+        """Relative growth as a compounding fraction per 730-hour month (0.15 for 15 %/month);
+        for a range, the middle of its band."""
+        low, high = self.band_per_month
+        return (low + high) / 2.0
+
+    @property
+    def band_per_month(self) -> tuple[float, float]:
+        """(low, high) compounding fractions per 730-hour month; equal unless this is a range."""
         if not self.is_relative:
             raise ValueError(f"{self.text} is an absolute growth, not a percentage")
-        return (1.0 + self.amount / 100.0) ** (DAYS_PER_MONTH / self.period_days) - 1.0
+        high = self.amount if self.amount_high is None else self.amount_high
+        return tuple((1.0 + a / 100.0) ** (DAYS_PER_MONTH / self.period_days) - 1.0 for a in (self.amount, high))
 
     @property
     def per_day(self) -> float:
@@ -124,11 +140,19 @@ def parse_duration(text: object) -> Duration:
 
 
 def parse_growth(text: object) -> Growth:
-    """Parse ``"15%/month"``, ``"2%/week"`` or ``"10GB/day"``; periods: day, week, month, year."""
+    """Parse ``"15%/month"``, ``"2%/week"``, ``"10GB/day"`` or a range ``"12-18%/month"``;
+    periods: day, week, month, year."""
     if isinstance(text, Growth):
         return text
     if not isinstance(text, str):
         raise ValueError(f"must be a growth string, got {text!r}, write e.g. \"15%/month\" or \"10GB/day\"")
+    band = _GROWTH_RANGE_RE.match(text)
+    if band is not None:
+        low, high = (parse_growth(f"{band[key]}%/{band['per']}") for key in ("low", "high"))
+        if high.amount < low.amount:
+            raise ValueError(f"must go from low to high, got {text!r}, "
+                             f"write \"{band['high']}-{band['low']}%/{band['per']}\"")
+        return Growth(amount=low.amount, unit="%", period_days=low.period_days, text=text, amount_high=high.amount)
     match = _GROWTH_RE.match(text)
     if match is None or match["per"] not in _PERIOD_DAYS:
         raise ValueError(
@@ -137,7 +161,7 @@ def parse_growth(text: object) -> Growth:
         )
     amount = float(match["num"]) * (-1.0 if match["sign"] == "-" else 1.0)
     if match["unit"] == "%" and amount <= -100.0:
-        raise ValueError(f"a shrink of 100 % or more per period is not a growth rate, got {text!r}, "
+        raise ValueError(f"must be above -100 % per period, got {text!r}, "
                          'write e.g. "-5%/month"')
     return Growth(amount=amount, unit=match["unit"], period_days=_PERIOD_DAYS[match["per"]], text=text)
 
@@ -169,4 +193,5 @@ def growth_in(growth: Growth, unit: str) -> Growth:
     if growth.is_relative or growth.unit == unit:
         return growth
     amount = convert_amount(growth.amount, growth.unit, unit)
-    return Growth(amount=amount, unit=unit, period_days=growth.period_days, text=growth.text)
+    return Growth(amount=amount, unit=unit, period_days=growth.period_days, text=growth.text,
+                  amount_high=growth.amount_high)
