@@ -89,10 +89,14 @@ def block_length(n_seconds: int) -> int:
     return max(1, math.ceil(n_seconds ** (1.0 / 3.0) - 1e-9))
 
 
+def block_count(n_seconds: int) -> int:
+    """How many blocks of :func:`block_length` make up ``n_seconds``: the window's independent pieces."""
+    return math.ceil(n_seconds / block_length(n_seconds)) if n_seconds > 0 else 0
+
+
 def block_weights(n_seconds: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     """``(n_resamples, n_seconds)`` counts of how often each second is drawn by a moving-block resample."""
-    b = block_length(n_seconds)
-    n_blocks = math.ceil(n_seconds / b)
+    b, n_blocks = block_length(n_seconds), block_count(n_seconds)
     starts = rng.integers(0, n_seconds - b + 1, size=(n_resamples, n_blocks))
     index = (starts[:, :, None] + np.arange(b)).reshape(n_resamples, -1)[:, :n_seconds]
     rows = np.repeat(np.arange(n_resamples), n_seconds)

@@ -6,9 +6,14 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
 - **Latency** p50, p90, p95, p99, p99.9 (from the per-second sketches, merged) and the
   mean: relative change ``new / base - 1``. Its sampling noise comes from a moving-block
   bootstrap of each run's *seconds* (:mod:`capplan.models.bootstrap`): resamples of base
-  and new are independent, the standard error ``se`` is that of ``log(new / base)``
-  over the resamples, the interval is ``exp(log(new / base) ± z se) - 1`` and the test a
-  normal (Wald) test of ``log(new / base) = 0``. A percentile needs ``10 / (1 - q)``
+  and new are independent, and each run's variance of the log statistic over its resamples
+  is scaled by k/(k − 1) for its k blocks (the plug-in bootstrap's small-sample bias). The
+  interval is ``exp(log(new / base) ± t se) - 1`` and the test a t test of
+  ``log(new / base) = 0``, with Welch–Satterthwaite degrees of freedom from each run's
+  k − 1: a window of k blocks holds about k independent pieces, as in the method of batch
+  means (Law, *Simulation Modeling and Analysis*, 5th ed. 2015, §9.5.3). A 4-second level is
+  2 blocks, one degree of freedom: it cannot call a small change significant, which the
+  normal approximation did about one identical pair in two. A percentile needs ``10 / (1 - q)``
   requests in both runs (10 beyond it), else it is not compared.
 - **Throughput** at the matched offered load (closed model: users; open: arrival rate),
   the same way; lower is worse.
@@ -40,12 +45,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from capplan.errors import ConfigError
-from capplan.models.bootstrap import SketchMatrix, block_weights, weighted_quantiles_ms, weighted_ratio
+from capplan.models.bootstrap import SketchMatrix, block_count, block_weights, weighted_quantiles_ms, weighted_ratio
 from capplan.models.proportions import (
     Z95,
     fisher_exact_p,
     newcombe_interval,
     normal_two_sided_p,
+    t_crit95,
+    t_two_sided_p,
     wilson_interval,
 )
 
@@ -201,6 +208,14 @@ class _Test:
     new_ci: tuple[float, float] = (math.nan, math.nan)
 
 
+@dataclass(frozen=True)
+class _Noise:
+    """Standard error of a log ratio and its degrees of freedom (infinite: normal)."""
+
+    se: float
+    df: float = math.inf
+
+
 def parse_max_regression(texts: Sequence[str]) -> dict[str, float]:
     """``["p95=10%", "capacity=2%"]`` over :data:`DEFAULT_MAX_REGRESSION` (ConfigError on bad text)."""
     allowed = dict(DEFAULT_MAX_REGRESSION)
@@ -244,6 +259,7 @@ def compare_runs(levels: Sequence[tuple[LevelWindow, LevelWindow]],
 
 def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test]:
     wb, wn = block_weights(len(base.requests), n, rng), block_weights(len(new.requests), n, rng)
+    blocks = (block_count(len(base.requests)), block_count(len(new.requests)))
     ones_b, ones_n = np.ones((1, len(base.requests))), np.ones((1, len(new.requests)))
     tests = []
     if base.sketches is not None and new.sketches is not None:
@@ -255,16 +271,17 @@ def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Gen
         for j, (name, q) in enumerate(PERCENTILES):
             if fewest < 10.0 / (1.0 - q):
                 continue  # not enough requests beyond the percentile for a stable estimate
-            tests.append(_ratio_test(name, base.label, "ms", (point_b[j], point_n[j]), (reps_b[:, j], reps_n[:, j])))
+            tests.append(_ratio_test(name, base.label, "ms", (point_b[j], point_n[j]), (reps_b[:, j], reps_n[:, j]),
+                                     blocks))
     if np.all(np.isfinite(base.latency_sum_ms)) and np.all(np.isfinite(new.latency_sum_ms)):
         tests.append(_ratio_test("mean", base.label, "ms",
                                  (_ratio(base.latency_sum_ms, base.requests), _ratio(new.latency_sum_ms, new.requests)),
                                  (weighted_ratio(base.latency_sum_ms, base.requests, wb),
-                                  weighted_ratio(new.latency_sum_ms, new.requests, wn))))
+                                  weighted_ratio(new.latency_sum_ms, new.requests, wn)), blocks))
     tests.append(_ratio_test("throughput", base.label, "req/s",
                              (_ratio(base.requests, base.seconds_s), _ratio(new.requests, new.seconds_s)),
                              (weighted_ratio(base.requests, base.seconds_s, wb),
-                              weighted_ratio(new.requests, new.seconds_s, wn)), higher_worse=False))
+                              weighted_ratio(new.requests, new.seconds_s, wn)), blocks, higher_worse=False))
     tests.append(_proportion_test(base, new))
     return [t for t in tests if t is not None]
 
@@ -275,19 +292,42 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
 
 
 def _ratio_test(metric: str, level: str, unit: str, points: tuple[float, float],
-                reps: tuple[np.ndarray, np.ndarray], higher_worse: bool = True, note: str = "") -> _Test | None:
-    """Wald test of log(new/base) with the bootstrap standard error (see the module docstring)."""
+                reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int], higher_worse: bool = True,
+                note: str = "") -> _Test | None:
+    """t test of log(new/base) with each run's bootstrap variance (see the module docstring)."""
     base, new = points
     if not (base > 0 and new > 0 and math.isfinite(base) and math.isfinite(new)):
         return None
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logs = np.log(reps[1]) - np.log(reps[0])
-    logs = logs[np.isfinite(logs)]
-    if logs.size < 10:
+    noise = _log_noise(reps, blocks)
+    if noise is None:
         return None
-    test = _wald(metric, level, unit, (base, new), math.log(new / base), float(np.std(logs, ddof=1)),
-                 higher_worse, note)
+    test = _wald(metric, level, unit, (base, new), math.log(new / base), noise, higher_worse, note)
     return replace(test, base_ci=_percentile_interval(reps[0]), new_ci=_percentile_interval(reps[1]))
+
+
+def _log_noise(reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int]) -> _Noise | None:
+    """SE of log(new/base) from each run's resamples, each variance × k/(k − 1), Welch–Satterthwaite df."""
+    parts = [_log_variance(values, k) for values, k in zip(reps, blocks, strict=True)]
+    return None if None in parts else _welch(parts)
+
+
+def _log_variance(values: np.ndarray, k: int) -> tuple[float, float] | None:
+    """(variance of the log over one run's resamples × k/(k − 1), its df k − 1), or None if unusable."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(values)
+    logs = logs[np.isfinite(logs)]
+    if logs.size < 10 or k < 2:
+        return None
+    return float(np.var(logs, ddof=1)) * k / (k - 1), float(k - 1)
+
+
+def _welch(parts: Sequence[tuple[float, float]]) -> _Noise:
+    """The SE of a sum of independent estimates (variance, df) and its Welch–Satterthwaite df."""
+    total = sum(v for v, _ in parts)
+    if total <= 0:
+        return _Noise(0.0)
+    spread = sum(v ** 2 / d for v, d in parts if v > 0)
+    return _Noise(math.sqrt(total), total ** 2 / spread if spread > 0 else math.inf)
 
 
 def _percentile_interval(reps: np.ndarray) -> tuple[float, float]:
@@ -296,14 +336,15 @@ def _percentile_interval(reps: np.ndarray) -> tuple[float, float]:
     return (float(np.quantile(finite, 0.025)), float(np.quantile(finite, 0.975))) if finite.size else (math.nan,) * 2
 
 
-def _wald(metric: str, level: str, unit: str, points: tuple[float, float], log_ratio: float, se: float,
+def _wald(metric: str, level: str, unit: str, points: tuple[float, float], log_ratio: float, noise: _Noise,
           higher_worse: bool, note: str = "") -> _Test:
-    z95 = Z95
+    se = noise.se
     if se > 0 and math.isfinite(se):
-        p = normal_two_sided_p(log_ratio / se)
+        p = t_two_sided_p(log_ratio / se, noise.df)
     else:
         p = 1.0 if log_ratio == 0 else 0.0
-    ci = (math.expm1(log_ratio - z95 * se), math.expm1(log_ratio + z95 * se))
+    crit = t_crit95(noise.df)
+    ci = (math.expm1(log_ratio - crit * se), math.expm1(log_ratio + crit * se))
     return _Test(metric, level, unit, points[0], points[1], math.expm1(log_ratio), ci, p,
                  higher_worse=higher_worse, note=note)
 
@@ -321,18 +362,18 @@ def _proportion_test(base: LevelWindow, new: LevelWindow) -> _Test | None:
 
 
 def _capacity_tests(base: CapacityInput, new: CapacityInput, n: int, rng: np.random.Generator) -> list[_Test]:
-    se_b, se_n = _capacity_log_se(base, n, rng), _capacity_log_se(new, n, rng)
-    se = math.hypot(se_b, se_n)
+    part_b, part_n = _capacity_log_variance(base, n, rng), _capacity_log_variance(new, n, rng)
+    noise = _welch((part_b, part_n))
     tests: list[_Test] = []
-    if base.max_throughput_rps > 0 and new.max_throughput_rps > 0 and math.isfinite(se):
+    if base.max_throughput_rps > 0 and new.max_throughput_rps > 0 and math.isfinite(noise.se):
         log_ratio = math.log(new.max_throughput_rps / base.max_throughput_rps)
         tests.append(replace(_wald("capacity", "stress", "req/s", (base.max_throughput_rps, new.max_throughput_rps),
-                                   log_ratio, se, higher_worse=False, note="max sustainable throughput"),
-                             base_ci=_log_interval(base.max_throughput_rps, se_b),
-                             new_ci=_log_interval(new.max_throughput_rps, se_n)))
+                                   log_ratio, noise, higher_worse=False, note="max sustainable throughput"),
+                             base_ci=_log_interval(base.max_throughput_rps, part_b),
+                             new_ci=_log_interval(new.max_throughput_rps, part_n)))
         if base.knee_concurrency > 0 and new.knee_concurrency > 0:
             tests.append(_wald("knee", "stress", "concurrency", (base.knee_concurrency, new.knee_concurrency),
-                               math.log(new.knee_concurrency / base.knee_concurrency), se, higher_worse=False,
+                               math.log(new.knee_concurrency / base.knee_concurrency), noise, higher_worse=False,
                                note="interval from the capacity's (latency floor taken as exact)"))
     for metric, pick in (("usl_sigma", lambda c: (c.usl_sigma, c.usl_sigma_ci)),
                          ("usl_kappa", lambda c: (c.usl_kappa, c.usl_kappa_ci))):
@@ -342,22 +383,26 @@ def _capacity_tests(base: CapacityInput, new: CapacityInput, n: int, rng: np.ran
     return tests
 
 
-def _log_interval(value: float, se_log: float) -> tuple[float, float]:
-    return (value * math.exp(-Z95 * se_log), value * math.exp(Z95 * se_log))
+def _log_interval(value: float, part: tuple[float, float]) -> tuple[float, float]:
+    """95 % interval of one run's value from its (log variance, df)."""
+    half = t_crit95(part[1]) * math.sqrt(part[0])
+    return (value * math.exp(-half), value * math.exp(half))
 
 
-def _capacity_log_se(cap: CapacityInput, n: int, rng: np.random.Generator) -> float:
-    """SE of log(max throughput): block bootstrap of the plateau steps' mean throughput, else its CI."""
+def _capacity_log_variance(cap: CapacityInput, n: int, rng: np.random.Generator) -> tuple[float, float]:
+    """(variance, df) of log(max throughput): block bootstrap of the plateau steps' mean throughput
+    (df: their blocks − 1), else from its CI (df infinite: the CI already carries its own t)."""
     if cap.plateau:
         reps = np.mean([weighted_ratio(w.requests, w.seconds_s, block_weights(len(w.requests), n, rng))
                         for w in cap.plateau], axis=0)
-        reps = reps[np.isfinite(reps) & (reps > 0)]
-        if reps.size >= 10:
-            return float(np.std(np.log(reps), ddof=1))
+        part = _log_variance(reps[np.isfinite(reps) & (reps > 0)],
+                             sum(block_count(len(w.requests)) for w in cap.plateau))
+        if part is not None:
+            return part
     lo, hi = cap.max_throughput_ci_rps
     if lo > 0 and math.isfinite(hi) and hi > lo:
-        return (math.log(hi) - math.log(lo)) / (2 * Z95)
-    return math.nan
+        return ((math.log(hi) - math.log(lo)) / (2 * Z95)) ** 2, math.inf
+    return math.nan, math.inf
 
 
 def _difference_test(metric: str, base: tuple[float, tuple[float, float]],

@@ -19,6 +19,24 @@ def normal_two_sided_p(z: float) -> float:
     return math.erfc(abs(z) / math.sqrt(2.0))
 
 
+def t_two_sided_p(t: float, df: float) -> float:
+    """Two-sided p-value of a Student-t statistic with ``df`` degrees of freedom (normal when infinite)."""
+    if math.isinf(df):
+        return normal_two_sided_p(t)
+    from scipy.special import stdtr  # scipy.special, not scipy.stats (see the module docstring)
+
+    return float(2.0 * stdtr(df, -abs(t)))
+
+
+def t_crit95(df: float) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (:data:`Z95` when infinite)."""
+    if math.isinf(df):
+        return Z95
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, 0.975))
+
+
 def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Two-sided Fisher exact p-value of ``x1`` of ``n1`` against ``x2`` of ``n2``.
 

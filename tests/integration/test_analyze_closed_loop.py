@@ -3,7 +3,8 @@
 For each setting of the bundled demo target (a real HTTP server on 127.0.0.1 started by
 the test): ``capplan analyze``'s max_throughput_rps must be within 10 % of what ``wrk -c64``
 measures against the same target, and an open-model baseline run at safe_throughput_rps
-must meet the p95 SLO that was asked for.
+must meet the p95 SLO that was asked for (where the SLO, not the utilisation cap, sets the
+safe rate, the rate must agree with M/M/c theory and the run must meet the SLO within its noise).
 
 Durations are set by the number of requests, not fixed: the demo target's service times are
 exponential, so a throughput read from k requests has a relative error of about 1/sqrt(k).
@@ -18,6 +19,7 @@ about 225 req/s or more, where the same seconds hold several times the requests.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from typer.testing import CliRunner
@@ -87,5 +89,38 @@ def test_stress_analyze_matches_wrk_and_safe_rate_meets_the_slo(target_settings,
     print(f"\nclosed loop {target_settings}: wrk -c64 {wrk.requests_per_s:.1f} req/s, max_throughput_rps "
           f"{saturation['max_throughput_rps']:.1f} ({error:+.1%}), safe_throughput_rps {safe:.1f} "
           f"({saturation['safe_basis']}), baseline p95 {p95_ms:.1f} ms vs {slo}")
-    assert parse_slo(slo).is_met_by(p95_ms), (safe, p95_ms, baseline.verdict)
-    assert baseline.verdict.slos_met is True, baseline.verdict
+    if limit is None:  # the utilisation cap binds: the SLO holds with room to spare
+        assert parse_slo(slo).is_met_by(p95_ms), (safe, p95_ms, baseline.verdict)
+        assert baseline.verdict.slos_met is True, baseline.verdict
+        return
+    # The SLO binds: the safe rate is where the model's p95 *equals* the SLO, so a real run there lands on
+    # either side of it by its own noise. Judge the rate against queueing theory for the known target, and the
+    # run against the SLO within that noise: at one fixed rate near this edge, 15-20 s baselines on a shared
+    # 2-core VM gave p95 38.3-41.1 ms here and 40.2-47.2 ms on CI (2026-12-02), up to +18 %. The rate may sit
+    # below theory's (the SLOs are solved with a pessimistic service time, up to the low-load latency, which holds
+    # 1-3 ms of client and loopback time here: 12 ms instead of 10 gives 0.8 of it), never far above it.
+    ideal = _mmc_rate_for_p95(target_settings.slots, target_settings.service_ms / 1000.0,
+                              parse_slo(slo).threshold_ms / 1000.0)
+    assert 0.75 * ideal <= safe <= 1.05 * ideal, (safe, ideal, saturation["safe_basis"])
+    assert p95_ms <= 1.25 * parse_slo(slo).threshold_ms, (safe, p95_ms, baseline.verdict)
+
+
+def _mmc_rate_for_p95(servers: int, service_s: float, p95_s: float) -> float:
+    """Arrival rate at which an M/M/c queue's response-time p95 is ``p95_s``, from the textbook formulas.
+
+    Erlang C by its defining sum; the response time T = W + S with W = 0 w.p. 1 − C, else
+    Exp(θ = cμ − λ), and S ~ Exp(μ): P(T > t) = (1 − C)·e^{−μt} + C·(θ·e^{−μt} − μ·e^{−θt})/(θ − μ)
+    (Kleinrock vol. 1 §3.5; Gross & Harris §2.3). Written out here, not taken from capplan.
+    """
+    from scipy.optimize import brentq
+
+    mu = 1.0 / service_s
+
+    def tail(rate: float) -> float:
+        a, theta = rate / mu, servers * mu - rate
+        top = a ** servers / math.factorial(servers) * servers / (servers - a)
+        erlang_c = top / (sum(a ** k / math.factorial(k) for k in range(servers)) + top)
+        wait_part = (theta * math.exp(-mu * p95_s) - mu * math.exp(-theta * p95_s)) / (theta - mu)
+        return (1 - erlang_c) * math.exp(-mu * p95_s) + erlang_c * wait_part - 0.05
+
+    return float(brentq(tail, 1e-6 * servers * mu, (1 - 1e-6) * servers * mu))
