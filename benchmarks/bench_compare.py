@@ -1,7 +1,7 @@
 """Benchmark for issue 13 (`capplan compare`): false alarms, power, capacity accuracy, speed.
 
 1. ``loops`` — against the real demo target on 127.0.0.1, ``--repeats`` (20) seeded repeats of
-   three short stress runs: A and B with identical settings (different target seeds), C with
+   three stress runs (capplan's default step timing, or ``--steps short``): A and B with identical settings (different target seeds), C with
    a 20 % longer service time. ``compare A B`` must say "no significant change" in >= 19 of
    20; ``compare A C`` must say "regressed" in 20 of 20 with the capacity drop within ±5
    points of the true 1 - 1/1.2 = 16.7 %.
@@ -13,7 +13,7 @@
    measured side by side: ``capplan --version`` (interpreter + CLI import) and
    ``capplan analyze A B --json`` of the same runs.
 
-Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20]``
+Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20] [--steps default|short]``
 """
 
 from __future__ import annotations
@@ -40,16 +40,22 @@ service time was tried first: its latencies sit on a lattice of queue positions,
 between lattice points from run to run and identical runs looked "regressed".)"""
 
 
+STEPS = {"short": {"step_s": 4.0, "max_step_s": 6.0, "settle_s": 1.0, "max_duration_s": 60.0},
+         "default": {"max_duration_s": 180.0}}
+"""Step timing of the loops: ``short`` (4-6 s steps) or capplan's defaults (10-20 s steps, 2 s settle)."""
+STEP_MODE = "default"
+
+
 def stress_run(root: Path, service_ms: float, seed: int) -> Path:
-    """One short stress run (steps of 4-6 s from 2 users) against a fresh target."""
+    """One stress run (from 2 users, steps per :data:`STEPS`) against a fresh target."""
     import capplan.loadtest.runner as runner  # gevent patching before any thread
     from capplan.loadtest.settings import LoadTestSettings
     from capplan.loadtest.target import TargetSettings, start_target
 
     target = TargetSettings(slots=SLOTS, service_ms=service_ms, port=0, seed=seed)
     with start_target(target) as running:
-        settings = LoadTestSettings(scenario="stress", host=running.url, users=2, step_s=4.0, max_step_s=6.0,
-                                    max_level=32, settle_s=1.0, out_dir=root, seed=seed, max_duration_s=60.0)
+        settings = LoadTestSettings(scenario="stress", host=running.url, users=2, max_level=32, out_dir=root,
+                                    seed=seed, **STEPS[STEP_MODE])
         return runner.run_scenario(settings).run_dir
 
 
@@ -160,10 +166,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "all"))
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--steps", choices=tuple(STEPS), default="default",
+                        help="stress step timing: capplan's defaults, or short 4-6 s steps")
     args = parser.parse_args()
+    global STEP_MODE
+    STEP_MODE = args.steps
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         root = Path(tmp)
-        print(f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"load average at start {os.getloadavg()[0]:.1f}; stress steps: {STEP_MODE}", flush=True)
         if args.part in ("speed", "all"):
             bench_speed(root / "speed")
         if args.part in ("five", "all"):

@@ -148,9 +148,23 @@ def _capacity(run: Run) -> CapacityInput:
         x = pd.to_numeric(run.steps["throughput_rps"], errors="coerce").to_numpy(float)
         top = np.flatnonzero(x >= PLATEAU_FRACTION * np.nanmax(x))
         plateau = tuple(window(run, int(i), f"plateau step {i}") for i in top)
+    floor = _lowest_load_window(run)
     usl = estimate.usl
     return CapacityInput(estimate.max_throughput_rps, estimate.max_throughput_ci_rps, estimate.knee_concurrency,
-                         usl.sigma, usl.sigma_ci, usl.kappa, usl.kappa_ci, plateau)
+                         usl.sigma, usl.sigma_ci, usl.kappa, usl.kappa_ci, plateau, floor)
+
+
+def _lowest_load_window(run: Run) -> LevelWindow | None:
+    """The step at the lowest load (users; Little's-law concurrency in the open model): the latency floor."""
+    for column in ("users", "concurrency_little"):
+        load = pd.to_numeric(run.steps[column], errors="coerce").to_numpy(float) if column in run.steps else None
+        if load is not None and np.any(np.isfinite(load) & (load > 0)):
+            lowest = int(np.nanargmin(np.where(load > 0, load, np.nan)))
+            try:
+                return window(run, lowest, f"lowest-load step {lowest}")
+            except InputDataError:
+                return None  # no steady seconds at that step: the knee keeps the capacity's interval
+    return None
 
 
 def _with_warning(result: Comparison, text: str) -> Comparison:

@@ -103,6 +103,8 @@ class CapacityInput:
     usl_kappa: float
     usl_kappa_ci: tuple[float, float]
     plateau: tuple[LevelWindow, ...] = ()
+    floor: LevelWindow | None = None
+    """The lowest-load step, whose mean latency is the knee's latency floor."""
 
 
 @dataclass(frozen=True)
@@ -372,15 +374,33 @@ def _capacity_tests(base: CapacityInput, new: CapacityInput, n: int, rng: np.ran
                              base_ci=_log_interval(base.max_throughput_rps, part_b),
                              new_ci=_log_interval(new.max_throughput_rps, part_n)))
         if base.knee_concurrency > 0 and new.knee_concurrency > 0:
+            floors = (_floor_log_variance(base, n, rng), _floor_log_variance(new, n, rng))
+            knee_noise, note = _welch((part_b, part_n, *floors)), "max throughput × latency floor, both resampled"
+            if None in floors:
+                knee_noise, note = noise, "interval from the capacity's (latency floor taken as exact)"
             tests.append(_wald("knee", "stress", "concurrency", (base.knee_concurrency, new.knee_concurrency),
-                               math.log(new.knee_concurrency / base.knee_concurrency), noise, higher_worse=False,
-                               note="interval from the capacity's (latency floor taken as exact)"))
+                               math.log(new.knee_concurrency / base.knee_concurrency), knee_noise,
+                               higher_worse=False, note=note))
     for metric, pick in (("usl_sigma", lambda c: (c.usl_sigma, c.usl_sigma_ci)),
                          ("usl_kappa", lambda c: (c.usl_kappa, c.usl_kappa_ci))):
         test = _difference_test(metric, pick(base), pick(new))
         if test is not None:
             tests.append(test)
     return tests
+
+
+def _floor_log_variance(cap: CapacityInput, n: int, rng: np.random.Generator) -> tuple[float, float] | None:
+    """(variance, df) of log(R₀ + Z), the knee's cycle time, from the lowest step's resampled mean latency.
+
+    knee = X_max·(R₀ + Z), so Z = knee/X_max − R₀ with R₀ that step's mean latency (s).
+    """
+    w = cap.floor
+    if w is None or not np.all(np.isfinite(w.latency_sum_ms)) or cap.max_throughput_rps <= 0:
+        return None
+    floor_s = _ratio(w.latency_sum_ms, w.requests) / 1000.0
+    think_s = max(cap.knee_concurrency / cap.max_throughput_rps - floor_s, 0.0)
+    reps = weighted_ratio(w.latency_sum_ms, w.requests, block_weights(len(w.requests), n, rng)) / 1000.0 + think_s
+    return _log_variance(reps[np.isfinite(reps) & (reps > 0)], block_count(len(w.requests)))
 
 
 def _log_interval(value: float, part: tuple[float, float]) -> tuple[float, float]:

@@ -208,3 +208,34 @@ def test_identical_short_levels_raise_at_most_one_false_alarm_in_twenty(seconds)
         base, new = _window(rng, seconds=seconds), _window(rng, seconds=seconds)
         alarms += compare_runs([(base, new)], settings=CompareSettings(seed=i, n_resamples=400)).verdict != NO_CHANGE
     assert alarms <= 3, alarms
+
+
+def _capacity(rng: np.random.Generator, rate: float, floor_ms: float = 20.0, seconds: int = 10):
+    from capplan.models.compare import CapacityInput
+
+    plateau = tuple(_window(rng, seconds=seconds, rate=rate) for _ in range(3))
+    floor = _window(rng, seconds=seconds, rate=50.0, scale_ms=floor_ms)
+    mean_s = _ratio_of(floor)
+    return CapacityInput(rate, (math.nan, math.nan), rate * mean_s, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), plateau, floor)
+
+
+def _ratio_of(w: LevelWindow) -> float:
+    return float(w.latency_sum_ms.sum() / w.requests.sum()) / 1000.0
+
+
+def test_a_twenty_percent_capacity_drop_is_a_regression_sized_by_its_interval():
+    rng = np.random.default_rng(3)
+    result = compare_runs([], (_capacity(rng, 200.0), _capacity(rng, 160.0)))
+    capacity = next(m for m in result.metrics if m.metric == "capacity")
+    assert capacity.verdict == REGRESSED and capacity.fails
+    assert capacity.effect_ci[0] < -0.2 < capacity.effect_ci[1] and capacity.effect == pytest.approx(-0.2)
+
+
+def test_the_knee_interval_carries_the_latency_floors_noise_too():
+    """knee = X_max·R₀: its interval is wider than the capacity's when R₀ is measured, not exact."""
+    rng = np.random.default_rng(5)
+    result = compare_runs([], (_capacity(rng, 200.0), _capacity(rng, 200.0)))
+    capacity, knee = (next(m for m in result.metrics if m.metric == name) for name in ("capacity", "knee"))
+    width = lambda m: m.effect_ci[1] - m.effect_ci[0]  # noqa: E731
+    assert width(knee) > width(capacity)
+    assert "both resampled" in knee.note and result.verdict == NO_CHANGE
