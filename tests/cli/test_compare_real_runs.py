@@ -37,8 +37,6 @@ def base_run(tmp_path_factory) -> Path:
     return next(p for p in out.iterdir() if (p / "run.json").is_file())
 
 
-@pytest.mark.xfail(strict=False, reason="known open defect (issue 13): the intervals measure the noise within "
-                   "one run only, so two identical runs on a shared 2-core machine can differ beyond them")
 def test_same_target_again_is_no_significant_change(base_run, tmp_path):
     done = _baseline(_target(20.0, 2), tmp_path, "--compare-to", str(base_run))
     print(done.stdout[-1500:])
