@@ -153,8 +153,9 @@ def _add_candidate(tally, forecaster, name, yhat, series, test, naive, seconds) 
     steps = np.arange(1, len(yhat) + 1)
     floor = 0.01 * float(np.nanmean(forecaster.daily_.to_numpy()))
     folds = forecaster.backtest_.folds[name]
-    low, high = forecaster.backtest_.calibration(name, honest_level(folds, 0.8)).bounds(yhat, steps, floor)
-    p90 = forecaster.backtest_.calibration(name, honest_level(folds, 0.8, True)).bounds(yhat, steps, floor)[1]
+    low = forecaster.backtest_.calibration(name, honest_level(folds, 0.8, "lower")).bounds(yhat, steps, floor)[0]
+    high = forecaster.backtest_.calibration(name, honest_level(folds, 0.8, "upper")).bounds(yhat, steps, floor)[1]
+    p90 = high
     tally.add(name, series, test, (yhat, low, high, p90), naive, seconds)
 
 

@@ -172,8 +172,9 @@ def _print_choice(console: Any, result: Any) -> None:
                       f"{members[score.model]:.2f}" if score.model in members else "")
     console.print(table)
     weights = ", ".join(f"{m} {w:.2f}" for m, w in result.weights)
-    console.print(f"chosen: {result.model} ({weights}): {result.reason}; interval calibrated at conformal level "
-                  f"{result.calibrated_levels[0]:.2f}, P90 at {result.calibrated_levels[1]:.2f}", highlight=False)
+    lower, upper, p90 = result.calibrated_levels
+    console.print(f"chosen: {result.model} ({weights}): {result.reason}; interval calibrated at conformal levels "
+                  f"{lower:.2f} (lower bound) and {upper:.2f} (upper), P90 at {p90:.2f}", highlight=False)
 
 
 def _month_label(month: str, days: int) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,8 @@ import pandas as pd
 from capplan.models.baselines import seasonal_naive_scale
 from capplan.models.conformal import ConformalCalibration, calibrate, scaled_errors
 
+Tail = Literal["lower", "upper"]
+"""Which bound of an interval a calibration holds."""
 PointForecaster = Callable[[pd.Series, int], np.ndarray]
 """(daily training series, possibly with NaN gaps; horizon in days) → point forecast array."""
 
@@ -139,10 +142,10 @@ def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldFo
     return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
 
 
-def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float]:
-    """(share inside, share above the upper bound) of held-out days, each fold's interval at
-    ``interval`` calibrated on the other folds only (nan with a single fold)."""
-    inside = above = points = 0
+def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float, float]:
+    """(share inside, share below the lower bound, share above the upper bound) of held-out days,
+    each fold's interval at ``interval`` calibrated on the other folds only (nan with a single fold)."""
+    inside = below = above = points = 0
     for k, fold in enumerate(folds):
         others = folds[:k] + folds[k + 1:]
         if not others:
@@ -150,24 +153,29 @@ def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> t
         seen = np.isfinite(fold.actual)
         low, high = calibrate(*_pooled_scores(others), interval).bounds(fold.predicted, fold.horizon_days, fold.floor)
         inside += int(np.sum((fold.actual >= low) & (fold.actual <= high) & seen))
+        below += int(np.sum((fold.actual < low) & seen))
         above += int(np.sum((fold.actual > high) & seen))
         points += int(seen.sum())
-    return (inside / points, above / points) if points else (float("nan"), float("nan"))
+    return (inside / points, below / points, above / points) if points else (float("nan"),) * 3
 
 
-def honest_level(folds: tuple[FoldForecast, ...], interval: float, upper_only: bool = False) -> float:
-    """The smallest nominal level ≥ ``interval`` whose cross-conformal rate reaches its target.
+def honest_level(folds: tuple[FoldForecast, ...], interval: float, tail: Tail) -> float:
+    """The smallest nominal level ≥ ``interval`` whose ``tail`` holds on the held-out folds.
 
     Conformal intervals assume exchangeable errors; errors of later folds of a drifting series
-    are larger than those of earlier ones, and the band under-covers. The held-out folds say by
-    how much: widen the level until, fold by fold, the band calibrated on the other folds
-    holds ``interval`` of the days (``upper_only``: until at most (1 − interval)/2 lie above it).
+    are larger than those of earlier ones, and the band under-covers, often on one side only (a
+    rise extrapolated too far puts the actual days below the band). The held-out folds say by
+    how much: widen the level until, fold by fold, the band calibrated on the other folds leaves
+    at most (1 − interval)/2 of the days beyond its ``tail`` bound ("lower" or "upper"). Each
+    bound of the interval then comes from its own tail's level, so neither side borrows the
+    other's slack.
     """
+    miss = (1.0 - interval) / 2.0
     for level in np.arange(interval, 0.99, 0.01):
-        inside, above = cross_conformal_rates(folds, float(level))
-        if not np.isfinite(inside):
+        _, below, above = cross_conformal_rates(folds, float(level))
+        if not np.isfinite(below):
             return interval
-        if (above <= (1.0 - interval) / 2.0) if upper_only else (inside >= interval):
+        if (below if tail == "lower" else above) <= miss + 1e-12:
             return float(level)
     return 0.98
 

@@ -7,7 +7,7 @@ of history), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and 
 best three are scored on those folds and the choice follows capplan.models.selection; a
 named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
 chosen model calibrate a split-conformal interval per horizon bucket
-(capplan.models.conformal); the chosen model (or the combination's members) is then
+(capplan.models.conformal), each bound at the level its own tail held on those folds; the chosen model (or the combination's members) is then
 refitted on the whole history. Forecasts are never negative; custom events with an expected uplift multiply
 their future days. Everything here is pure: no files, no clock, no printing.
 """
@@ -100,8 +100,9 @@ class Forecast:
     reason: str = ""
     backtest_horizon_days: int = 0
     backtest_folds: int = 0
-    calibrated_levels: tuple[float, float] = (0.0, 0.0)
-    """Conformal levels that held the interval and the P90 on the backtest's folds (≥ nominal)."""
+    calibrated_levels: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """Conformal levels (≥ nominal) whose bounds held on the backtest's folds: the interval's lower
+    bound, its upper bound, and the P90 (capplan.models.backtest.honest_level)."""
 
     def monthly_peaks(self) -> pd.DataFrame:
         """Per calendar month: ``p50_peak`` (max yhat) and ``p90_peak`` (max yhat_p90), planning units.
@@ -175,9 +176,10 @@ class DemandForecaster:
             self.selection_ = Selection(self.model_, ((self.model_, 1.0),), self.backtest_.scores,
                                         f"forced by --model {self.model_}")
         chosen = self.backtest_.folds[self.model_]
-        self.levels_ = (honest_level(chosen, self.settings.interval), honest_level(chosen, P90_INTERVAL, True))
-        self.calibration_ = self.backtest_.calibration(self.model_, self.levels_[0])
-        self.p90_calibration_ = self.backtest_.calibration(self.model_, self.levels_[1])
+        interval = self.settings.interval
+        self.levels_ = (honest_level(chosen, interval, "lower"), honest_level(chosen, interval, "upper"),
+                        honest_level(chosen, P90_INTERVAL, "upper"))
+        self.calibrations_ = tuple(self.backtest_.calibration(self.model_, level) for level in self.levels_)
         self.daily_ = daily
         self.history_ = history
         return self
@@ -194,8 +196,8 @@ class DemandForecaster:
             yhat = np.minimum(yhat, self.settings.prophet.cap)  # every candidate respects the stated saturation
         floor = 0.01 * float(np.nanmean(self.daily_.to_numpy()))
         steps = np.arange(1, horizon_days + 1)
-        low, high = self.calibration_.bounds(yhat, steps, floor)
-        p90 = self.p90_calibration_.bounds(yhat, steps, floor)[1]
+        lower, upper, p90_upper = (c.bounds(yhat, steps, floor) for c in self.calibrations_)
+        low, high, p90 = lower[0], upper[1], p90_upper[1]
         frame = pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": np.maximum(low, 0.0), "yhat_upper": high,
                               "yhat_p90": p90})
         frame = apply_uplifts(frame, self.settings.prophet.events)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.models.backtest import backtest, rolling_origins
+from capplan.models.backtest import FoldForecast, backtest, cross_conformal_rates, honest_level, rolling_origins
 from capplan.models.baselines import seasonal_naive
 from capplan.models.conformal import calibrate, scaled_errors
 
@@ -97,3 +97,31 @@ def test_scaled_errors_are_relative_to_the_forecast_with_a_floor():
 def test_calibration_refuses_an_interval_outside_zero_one():
     with pytest.raises(ValueError, match="between 0 and 1"):
         calibrate(np.zeros(10), np.ones(10), 1.2)
+
+
+
+def _drifting_folds(seed: int, drift: float) -> tuple[FoldForecast, ...]:
+    """Six 60-day folds whose forecasts run further above the actual days fold by fold (by
+    ``drift`` of the level each fold, 5 % noise): the errors are not exchangeable."""
+    rng = np.random.default_rng(seed)
+    predicted = np.full(60, 100.0)
+    return tuple(FoldForecast(pd.Timestamp("2025-01-01") + pd.Timedelta(days=60 * k),
+                              predicted * (1 + rng.normal(-drift * k, 0.05, 60)), predicted, np.arange(1, 61), 1.0, 1.0)
+                 for k in range(6))
+
+
+@pytest.mark.parametrize("drift", [0.0, 0.02, 0.04])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_each_bound_gets_the_smallest_level_at_which_its_own_tail_holds_on_the_held_out_folds(seed, drift):
+    folds = _drifting_folds(seed, drift)
+    for tail, column in (("lower", 1), ("upper", 2)):
+        level = honest_level(folds, 0.8, tail)
+        assert cross_conformal_rates(folds, level)[column] <= 0.1 + 1e-9
+        if level > 0.8 + 1e-9:
+            assert cross_conformal_rates(folds, level - 0.01)[column] > 0.1
+
+
+def test_exchangeable_folds_keep_both_bounds_near_the_nominal_level():
+    folds = _drifting_folds(3, drift=0.0)
+    assert honest_level(folds, 0.8, "lower") <= 0.86
+    assert honest_level(folds, 0.8, "upper") <= 0.86
