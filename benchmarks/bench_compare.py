@@ -13,7 +13,8 @@
    measured side by side: ``capplan --version`` (interpreter + CLI import) and
    ``capplan analyze A B --json`` of the same runs.
 
-Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20] [--steps default|short]``
+Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20] [--steps default|short|long]``
+(``five --steps long`` for the 5 % case: about 10 minutes).
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ between lattice points from run to run and identical runs looked "regressed".)""
 
 
 STEPS = {"short": {"step_s": 4.0, "max_step_s": 6.0, "settle_s": 1.0, "max_duration_s": 60.0},
-         "default": {"max_duration_s": 180.0}}
-"""Step timing of the loops: ``short`` (4-6 s steps) or capplan's defaults (10-20 s steps, 2 s settle)."""
+         "default": {"max_duration_s": 180.0},
+         "long": {"step_s": 60.0, "max_step_s": 60.0, "max_duration_s": 600.0}}
+"""Step timing of the runs: ``short`` (4-6 s steps), capplan's defaults (10-20 s steps, 2 s settle) or
+``long`` (60 s steps, ``--step-duration 60s``: what a 5 % capacity change needs, since one default
+stress run's capacity interval is about ±5 %)."""
 STEP_MODE = "default"
 
 
@@ -167,7 +171,7 @@ def main() -> None:
     parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "all"))
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--steps", choices=tuple(STEPS), default="default",
-                        help="stress step timing: capplan's defaults, or short 4-6 s steps")
+                        help="stress step timing: capplan's defaults, short 4-6 s steps or long 60 s steps")
     args = parser.parse_args()
     global STEP_MODE
     STEP_MODE = args.steps

@@ -29,8 +29,11 @@ Many metrics are tested at once, so the p-values are adjusted with Holm's step-d
 method (Holm, Scand. J. Statist. 6, 1979): the chance that identical runs show any
 "significant" metric stays at ``alpha`` (5 %), not 5 % per metric. A metric *regressed*
 (or *improved*) when its adjusted p-value is below ``alpha`` and it moved in the worse
-(better) direction; it *fails* when it regressed and its point effect is beyond the
-allowed amount (:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``).
+(better) direction; it *fails* when it regressed significantly beyond the allowed amount
+(:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``): its whole 95 % interval lies
+beyond the allowance, so the data show the regression is larger than allowed, not only its
+point estimate. A change the size of the allowance then passes however the run's noise
+falls, and a run too short to tell says so (the warning on intervals wider than the allowance).
 
 Noise between runs that no single run shows (the machine busier during one of them) is
 not in these intervals; docs/compare.md says how to check it with repeated baselines.
@@ -256,7 +259,26 @@ def compare_runs(levels: Sequence[tuple[LevelWindow, LevelWindow]],
                         "little of their correlation, so their intervals may be too narrow: hold levels longer")
     if capacity is not None:
         tests += _capacity_tests(*capacity, settings.n_resamples, rng)
+    unresolved = _unresolved(tests, settings)
+    if unresolved:
+        warnings.append(f"intervals wider than the allowed regression: {unresolved}; a regression of that size "
+                        "can pass as no significant change: hold each step longer (e.g. --step-duration 60s) "
+                        "or give a larger --max-regression")
     return _decide(tests, settings, tuple(dict.fromkeys(warnings)))
+
+
+def _unresolved(tests: Sequence[_Test], settings: CompareSettings, shown: int = 4) -> str:
+    """The gated metrics whose 95 % interval is wider (half-width) than their allowance, as text."""
+    wide = []
+    for t in tests:
+        allowed = settings.max_regression.get(t.metric)
+        half = (t.ci[1] - t.ci[0]) / 2.0
+        if allowed is not None and math.isfinite(half) and half > allowed:
+            amount = (f"±{half:.1%} (allowed {100 * allowed:g}%)" if t.relative
+                      else f"±{half:.3g} (allowed {allowed:.3g})")
+            wide.append(f"{t.metric}@{t.level} {amount}")
+    more = f" and {len(wide) - shown} more" if len(wide) > shown else ""
+    return ", ".join(wide[:shown]) + more
 
 
 def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test]:
@@ -462,9 +484,15 @@ def _verdict(t: _Test, p_adjusted: float, settings: CompareSettings) -> MetricCo
     if p_adjusted < settings.alpha and t.effect != 0:
         verdict = REGRESSED if worse else IMPROVED
     allowed = settings.max_regression.get(t.metric)
-    fails = verdict == REGRESSED and allowed is not None and abs(t.effect) > allowed
+    fails = verdict == REGRESSED and allowed is not None and shown_regression(t.ci, t.higher_worse) > allowed
     return MetricComparison(t.metric, t.level, t.unit, t.base, t.new, t.effect, t.ci, t.relative, t.higher_worse,
                             t.p, p_adjusted, verdict, allowed, fails, t.note, t.base_ci, t.new_ci)
+
+
+def shown_regression(ci: tuple[float, float], higher_worse: bool) -> float:
+    """The regression the 95 % interval ``ci`` of an effect establishes: its end nearest to no
+    change, in the worse direction (≤ 0 when the interval reaches back to no change or better)."""
+    return ci[0] if higher_worse else -ci[1]
 
 
 def _num(value: float | None) -> float | None:

@@ -239,3 +239,29 @@ def test_the_knee_interval_carries_the_latency_floors_noise_too():
     width = lambda m: m.effect_ci[1] - m.effect_ci[0]  # noqa: E731
     assert width(knee) > width(capacity)
     assert "both resampled" in knee.note and result.verdict == NO_CHANGE
+
+
+def test_an_interval_wider_than_the_allowance_is_named_in_a_warning():
+    """A short plateau cannot resolve a 1 % capacity allowance; a long one resolves 5 %."""
+    rng = np.random.default_rng(6)
+    strict = CompareSettings(max_regression=parse_max_regression(["capacity=1%"]))
+    short = compare_runs([], (_capacity(rng, 200.0, seconds=4), _capacity(rng, 200.0, seconds=4)), strict)
+    assert any("capacity@stress" in w and "allowed 1%" in w for w in short.warnings)
+    long = compare_runs([], (_capacity(rng, 200.0, seconds=120), _capacity(rng, 200.0, seconds=120)))
+    assert not any("capacity@stress" in w for w in long.warnings)
+
+
+def test_the_gate_fails_only_when_the_whole_interval_lies_beyond_the_allowance():
+    """Significantly *beyond* the allowance: a point estimate past it is not enough."""
+    rng = np.random.default_rng(5)
+    base, new = _window(rng, 120, 300, 20.0), _window(rng, 120, 300, 21.2)  # +6 %
+    mean = next(m for m in compare_runs([(base, new)]).metrics if m.metric == "mean")
+    low = mean.effect_ci[0]
+    assert mean.verdict == REGRESSED and 0 < low < mean.effect
+
+    def fails_at(allowed: float) -> bool:
+        result = compare_runs([(base, new)], settings=CompareSettings(max_regression={"mean": allowed}))
+        return result.fails
+
+    assert not fails_at((low + mean.effect) / 2)  # the point is beyond it, the interval reaches back
+    assert fails_at(low * 0.9)
