@@ -13,7 +13,9 @@
    measured side by side: ``capplan --version`` (interpreter + CLI import) and
    ``capplan analyze A B --json`` of the same runs.
 
-Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20] [--steps default|short|long]``
+Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20] [--steps default|short|long]``;
+``loops --keep DIR`` keeps the runs, and ``rescore --runs DIR`` compares them again (e.g. after a change to
+the statistics: the same real runs, judged by the new code).
 (``five --steps long`` for the 5 % case: about 10 minutes).
 """
 
@@ -78,27 +80,42 @@ def capacity_effect(result: dict) -> float:
 
 
 def bench_loops(repeats: int, root: Path) -> None:
-    """Identical pairs and 20 %-slower pairs, ``repeats`` times."""
-    quiet, regressed, drops, started = 0, 0, [], time.monotonic()
+    """Identical pairs and 20 %-slower pairs, ``repeats`` times (the runs stay in ``root``)."""
+    started, scores = time.monotonic(), []
     for i in range(repeats):
-        a = stress_run(root, SERVICE_MS, 1000 + 3 * i)
-        b = stress_run(root, SERVICE_MS, 1001 + 3 * i)
-        c = stress_run(root, SERVICE_MS * 1.2, 1002 + 3 * i)
-        _, same = compare(a, b)
-        code, slow = compare(a, c)
-        quiet += same["verdict"] == "no significant change"
-        regressed += slow["verdict"] == "regressed"
-        drops.append(-capacity_effect(slow))
-        changed = [f"{m['metric']}@{m['level']} {m['effect']:+.1%}" for m in same["metrics"]
-                   if m["verdict"] != "no significant change"]
-        print(f"repeat {i + 1:2d}: A-B {same['verdict']:<22} {'; '.join(changed)[:90]:<90} | A-C {slow['verdict']} "
-              f"exit {code}, capacity {capacity_effect(slow):+.1%} (A-B {capacity_effect(same):+.1%})", flush=True)
-    drops_arr = np.array(drops)
-    within = int(np.sum(np.abs(drops_arr - (1 - 1 / 1.2)) <= 0.05))
-    print(f"identical settings: no significant change in {quiet}/{repeats} (target >= {repeats - repeats // 20})")
-    print(f"20 % slower: regressed in {regressed}/{repeats}; capacity drop mean {drops_arr.mean():.1%}, "
-          f"range {drops_arr.min():.1%}..{drops_arr.max():.1%}, within ±5 points of 16.7 %: {within}/{repeats}")
+        a, b, c = (stress_run(root, SERVICE_MS * slower, 1000 + 3 * i + k) for k, slower in enumerate((1.0, 1.0, 1.2)))
+        scores.append(score_triple(i, a, b, c))
     print(f"loops took {time.monotonic() - started:.0f} s for {3 * repeats} runs")
+    summarise(scores)
+
+
+def bench_rescore(root: Path) -> None:
+    """Compare the kept runs of an earlier ``loops --keep DIR`` again, as (A, B, C) in time order."""
+    runs = sorted(p for p in root.iterdir() if (p / "run.json").is_file()
+                  and json.loads((p / "run.json").read_text()).get("status") == "complete")
+    summarise([score_triple(i, *runs[3 * i:3 * i + 3]) for i in range(len(runs) // 3)])
+
+
+def score_triple(i: int, a: Path, b: Path, c: Path) -> tuple[bool, bool, float]:
+    """(A-B no significant change, A-C regressed, the A-C capacity drop) of one repeat, printed."""
+    _, same = compare(a, b)
+    code, slow = compare(a, c)
+    changed = [f"{m['metric']}@{m['level']} {m['effect']:+.1%}" for m in same["metrics"]
+               if m["verdict"] != "no significant change"]
+    print(f"repeat {i + 1:2d}: A-B {same['verdict']:<22} {'; '.join(changed)[:60]:<60} | A-C {slow['verdict']} "
+          f"exit {code}, capacity {capacity_effect(slow):+.1%} (A-B {capacity_effect(same):+.1%})", flush=True)
+    return same["verdict"] == "no significant change", slow["verdict"] == "regressed", -capacity_effect(slow)
+
+
+def summarise(scores: list[tuple[bool, bool, float]]) -> None:
+    """The acceptance figures over the repeats."""
+    repeats = len(scores)
+    drops = np.array([drop for _, _, drop in scores])
+    within = int(np.sum(np.abs(drops - (1 - 1 / 1.2)) <= 0.05))
+    print(f"identical settings: no significant change in {sum(q for q, _, _ in scores)}/{repeats} "
+          f"(target >= {repeats - repeats // 20})")
+    print(f"20 % slower: regressed in {sum(r for _, r, _ in scores)}/{repeats}; capacity drop mean {drops.mean():.1%}, "
+          f"range {drops.min():.1%}..{drops.max():.1%}, within ±5 points of 16.7 %: {within}/{repeats}")
 
 
 def bench_five(root: Path) -> None:
@@ -168,13 +185,20 @@ def bench_speed(root: Path) -> None:
 def main() -> None:
     """Parse the part to run and run it in a scratch run store."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "all"))
+    parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "rescore", "all"))
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="loops: keep the runs in this folder (for rescore)")
+    parser.add_argument("--runs", type=Path, help="rescore: the folder a loops --keep wrote")
     parser.add_argument("--steps", choices=tuple(STEPS), default="default",
                         help="stress step timing: capplan's defaults, short 4-6 s steps or long 60 s steps")
     args = parser.parse_args()
     global STEP_MODE
     STEP_MODE = args.steps
+    if args.part == "rescore":
+        if args.runs is None or not args.runs.is_dir():
+            sys.exit("rescore needs --runs DIR, a folder that loops --keep DIR wrote")
+        bench_rescore(args.runs)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         root = Path(tmp)
         print(f"load average at start {os.getloadavg()[0]:.1f}; stress steps: {STEP_MODE}", flush=True)
@@ -183,7 +207,7 @@ def main() -> None:
         if args.part in ("five", "all"):
             bench_five(root / "five")
         if args.part in ("loops", "all"):
-            bench_loops(args.repeats, root / "loops")
+            bench_loops(args.repeats, args.keep or root / "loops")
 
 
 if __name__ == "__main__":

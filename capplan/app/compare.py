@@ -151,20 +151,43 @@ def _capacity(run: Run) -> CapacityInput:
     floor = _lowest_load_window(run)
     usl = estimate.usl
     return CapacityInput(estimate.max_throughput_rps, estimate.max_throughput_ci_rps, estimate.knee_concurrency,
-                         usl.sigma, usl.sigma_ci, usl.kappa, usl.kappa_ci, plateau, floor)
+                         usl.sigma, usl.sigma_ci, usl.kappa, usl.kappa_ci, plateau, floor,
+                         _saturated_windows(run, estimate.knee_concurrency))
+
+
+def _step_load(run: Run) -> np.ndarray | None:
+    """Each step's load: users (closed model), else Little's-law concurrency (open model)."""
+    for column in ("users", "concurrency_little"):
+        load = pd.to_numeric(run.steps[column], errors="coerce").to_numpy(float) if column in run.steps else None
+        if load is not None and np.any(np.isfinite(load) & (load > 0)):
+            return load
+    return None
+
+
+def _saturated_windows(run: Run, knee: float) -> tuple[LevelWindow, ...]:
+    """The steps at or past the knee: all of them measure the capacity, selected or not."""
+    load = _step_load(run)
+    if load is None or not knee > 0:
+        return ()
+    windows = []
+    for i in np.flatnonzero(np.isfinite(load) & (load >= knee)):
+        try:
+            windows.append(window(run, int(i), f"saturated step {i}"))
+        except InputDataError:
+            continue  # a step without steady seconds says nothing of the noise
+    return tuple(windows)
 
 
 def _lowest_load_window(run: Run) -> LevelWindow | None:
     """The step at the lowest load (users; Little's-law concurrency in the open model): the latency floor."""
-    for column in ("users", "concurrency_little"):
-        load = pd.to_numeric(run.steps[column], errors="coerce").to_numpy(float) if column in run.steps else None
-        if load is not None and np.any(np.isfinite(load) & (load > 0)):
-            lowest = int(np.nanargmin(np.where(load > 0, load, np.nan)))
-            try:
-                return window(run, lowest, f"lowest-load step {lowest}")
-            except InputDataError:
-                return None  # no steady seconds at that step: the knee keeps the capacity's interval
-    return None
+    load = _step_load(run)
+    if load is None:
+        return None
+    lowest = int(np.nanargmin(np.where(load > 0, load, np.nan)))
+    try:
+        return window(run, lowest, f"lowest-load step {lowest}")
+    except InputDataError:
+        return None  # no steady seconds at that step: the knee keeps the capacity's interval
 
 
 def _with_warning(result: Comparison, text: str) -> Comparison:

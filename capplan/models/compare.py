@@ -21,8 +21,12 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
   test and Newcombe's hybrid score interval (Newcombe, Stat. Med. 17, 1998,
   method 10).
 - **Capacity** (stress runs): the saturation estimate's max throughput (relative; its
-  plateau resampled the same way, else its own interval); the knee and the USL σ, κ with
-  the intervals :func:`~capplan.models.saturation.estimate_saturation` gives (σ, κ
+  plateau resampled the same way, else its own interval). The steps at or past the knee all
+  measure one capacity, so their spread, pooled over both runs and divided by the plateau's
+  steps, is a second estimate of its noise, the one that sees a step that ran slow as a whole
+  (a busier minute; a run whose stop rule ended it after one saturated step, whose plateau is
+  then that one step): each run takes the larger of the two. The knee and
+  the USL σ, κ with the intervals :func:`~capplan.models.saturation.estimate_saturation` gives (σ, κ
   absolute differences, their standard errors from those intervals).
 
 Many metrics are tested at once, so the p-values are adjusted with Holm's step-down
@@ -108,6 +112,8 @@ class CapacityInput:
     plateau: tuple[LevelWindow, ...] = ()
     floor: LevelWindow | None = None
     """The lowest-load step, whose mean latency is the knee's latency floor."""
+    saturated: tuple[LevelWindow, ...] = ()
+    """Every step at or past the knee, in the plateau or not: their spread is the step-to-step noise."""
 
 
 @dataclass(frozen=True)
@@ -386,8 +392,8 @@ def _proportion_test(base: LevelWindow, new: LevelWindow) -> _Test | None:
 
 
 def _capacity_tests(base: CapacityInput, new: CapacityInput, n: int, rng: np.random.Generator) -> list[_Test]:
-    part_b, part_n = _capacity_log_variance(base, n, rng), _capacity_log_variance(new, n, rng)
-    noise = _welch((part_b, part_n))
+    part_b, part_n, parts = _capacity_noise(base, new, n, rng)
+    noise = _welch(parts)
     tests: list[_Test] = []
     if base.max_throughput_rps > 0 and new.max_throughput_rps > 0 and math.isfinite(noise.se):
         log_ratio = math.log(new.max_throughput_rps / base.max_throughput_rps)
@@ -397,7 +403,7 @@ def _capacity_tests(base: CapacityInput, new: CapacityInput, n: int, rng: np.ran
                              new_ci=_log_interval(new.max_throughput_rps, part_n)))
         if base.knee_concurrency > 0 and new.knee_concurrency > 0:
             floors = (_floor_log_variance(base, n, rng), _floor_log_variance(new, n, rng))
-            knee_noise, note = _welch((part_b, part_n, *floors)), "max throughput × latency floor, both resampled"
+            knee_noise, note = _welch((*parts, *floors)), "max throughput × latency floor, both resampled"
             if None in floors:
                 knee_noise, note = noise, "interval from the capacity's (latency floor taken as exact)"
             tests.append(_wald("knee", "stress", "concurrency", (base.knee_concurrency, new.knee_concurrency),
@@ -445,6 +451,42 @@ def _capacity_log_variance(cap: CapacityInput, n: int, rng: np.random.Generator)
     if lo > 0 and math.isfinite(hi) and hi > lo:
         return ((math.log(hi) - math.log(lo)) / (2 * Z95)) ** 2, math.inf
     return math.nan, math.inf
+
+
+def _between_steps(caps: Sequence[CapacityInput]) -> tuple[float, float] | None:
+    """(variance, df) of one saturated step's log throughput about its run's mean, pooled over
+    the runs: the steps at or past the knee all measure one capacity, and their spread holds the
+    step-to-step noise (a busier moment, a slower step) that the seconds of one step cannot show.
+    All of them, not only the plateau's: steps selected for lying within 5 % of the highest have
+    a truncated spread (the plateau windows stand in when no saturated ones are given)."""
+    squares, df = 0.0, 0
+    for cap in caps:
+        logs = np.array([math.log(_ratio(w.requests, w.seconds_s)) for w in cap.saturated or cap.plateau
+                         if _ratio(w.requests, w.seconds_s) > 0])
+        if logs.size >= 2:
+            squares += float(np.sum((logs - logs.mean()) ** 2))
+            df += logs.size - 1
+    return (squares / df, float(df)) if df else None
+
+
+def _capacity_noise(base: CapacityInput, new: CapacityInput, n: int,
+                    rng: np.random.Generator) -> tuple[tuple[float, float], tuple[float, float],
+                                                        list[tuple[float, float]]]:
+    """Each run's (log variance, df) of its capacity, and the independent parts of their log ratio's.
+
+    A run's variance is the larger of its plateau seconds' block bootstrap and the pooled
+    between-step variance over its plateau steps (:func:`_between_steps`). When both runs take
+    the pooled one it is one part with that estimate's df, not two (it is one estimate).
+    """
+    between = _between_steps((base, new))
+    parts, pooled = [], 0
+    for cap in (base, new):
+        part = _capacity_log_variance(cap, n, rng)
+        if between is not None and cap.plateau and math.isfinite(part[0]) and between[0] / len(cap.plateau) > part[0]:
+            part, pooled = (between[0] / len(cap.plateau), between[1]), pooled + 1
+        parts.append(part)
+    independent = [(parts[0][0] + parts[1][0], parts[0][1])] if pooled == 2 else parts
+    return parts[0], parts[1], independent
 
 
 def _difference_test(metric: str, base: tuple[float, tuple[float, float]],
