@@ -79,10 +79,11 @@ def capacity_effect(result: dict) -> float:
     return next((m["effect"] for m in result["metrics"] if m["metric"] == "capacity"), float("nan"))
 
 
-def bench_loops(repeats: int, root: Path) -> None:
-    """Identical pairs and 20 %-slower pairs, ``repeats`` times (the runs stay in ``root``)."""
+def bench_loops(repeats: int, root: Path, first: int = 0) -> None:
+    """Identical pairs and 20 %-slower pairs, ``repeats`` times from repeat ``first`` (its seeds; the
+    runs stay in ``root``)."""
     started, scores = time.monotonic(), []
-    for i in range(repeats):
+    for i in range(first, first + repeats):
         a, b, c = (stress_run(root, SERVICE_MS * slower, 1000 + 3 * i + k) for k, slower in enumerate((1.0, 1.0, 1.2)))
         scores.append(score_triple(i, a, b, c))
     print(f"loops took {time.monotonic() - started:.0f} s for {3 * repeats} runs")
@@ -187,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "rescore", "all"))
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--first", type=int, default=0, help="loops: number of the first repeat (its seeds)")
     parser.add_argument("--keep", type=Path, help="loops: keep the runs in this folder (for rescore)")
     parser.add_argument("--runs", type=Path, help="rescore: the folder a loops --keep wrote")
     parser.add_argument("--steps", choices=tuple(STEPS), default="default",
@@ -207,7 +209,7 @@ def main() -> None:
         if args.part in ("five", "all"):
             bench_five(root / "five")
         if args.part in ("loops", "all"):
-            bench_loops(args.repeats, args.keep or root / "loops")
+            bench_loops(args.repeats, args.keep or root / "loops", args.first)
 
 
 if __name__ == "__main__":
