@@ -17,7 +17,7 @@ interval and the share of days above P90 are pooled over every held-out day.
 Forecasters, side by side on the same folds: capplan's default (``auto``), bare Prophet with
 its defaults (its own 80 % interval, P90 = its upper bound), and each candidate of the
 default's backtest (its point forecast refitted on the whole training window, its interval
-calibrated by the same backtest, widened the same way, capplan.models.backtest.honest_level). Seconds are wall-clock per fit (shared 2-core machine:
+calibrated by the same backtest, widened the same way, capplan.models.backtest.bound_levels). Seconds are wall-clock per fit (shared 2-core machine:
 noisy).
 """
 
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capplan.app.forecasting import fold_pool  # noqa: E402
-from capplan.models.backtest import honest_level  # noqa: E402
+from capplan.models.backtest import bound_levels, honest_level  # noqa: E402
 from capplan.models.forecast import DemandForecaster, ForecastSettings  # noqa: E402
 from capplan.models.selection import COMBINATION  # noqa: E402
 from capplan.store.history import read_history  # noqa: E402
@@ -153,9 +153,10 @@ def _add_candidate(tally, forecaster, name, yhat, series, test, naive, seconds) 
     steps = np.arange(1, len(yhat) + 1)
     floor = 0.01 * float(np.nanmean(forecaster.daily_.to_numpy()))
     folds = forecaster.backtest_.folds[name]
-    low = forecaster.backtest_.calibration(name, honest_level(folds, 0.8, "lower")).bounds(yhat, steps, floor)[0]
-    high = forecaster.backtest_.calibration(name, honest_level(folds, 0.8, "upper")).bounds(yhat, steps, floor)[1]
-    p90 = high
+    lower, upper = bound_levels(folds, 0.8)
+    low = forecaster.backtest_.calibration(name, lower).bounds(yhat, steps, floor)[0]
+    high = forecaster.backtest_.calibration(name, upper).bounds(yhat, steps, floor)[1]
+    p90 = forecaster.backtest_.calibration(name, honest_level(folds, 0.8, "upper")).bounds(yhat, steps, floor)[1]
     tally.add(name, series, test, (yhat, low, high, p90), naive, seconds)
 
 

@@ -21,8 +21,8 @@ import pandas as pd
 from capplan.models.baselines import seasonal_naive_scale
 from capplan.models.conformal import ConformalCalibration, calibrate, scaled_errors
 
-Tail = Literal["lower", "upper"]
-"""Which bound of an interval a calibration holds."""
+Tail = Literal["lower", "upper", "both"]
+"""What a calibration holds: one bound's tail, or the band as a whole."""
 PointForecaster = Callable[[pd.Series, int], np.ndarray]
 """(daily training series, possibly with NaN gaps; horizon in days) → point forecast array."""
 
@@ -166,18 +166,27 @@ def honest_level(folds: tuple[FoldForecast, ...], interval: float, tail: Tail) -
     are larger than those of earlier ones, and the band under-covers, often on one side only (a
     rise extrapolated too far puts the actual days below the band). The held-out folds say by
     how much: widen the level until, fold by fold, the band calibrated on the other folds leaves
-    at most (1 − interval)/2 of the days beyond its ``tail`` bound ("lower" or "upper"). Each
-    bound of the interval then comes from its own tail's level, so neither side borrows the
-    other's slack.
+    at most (1 − interval)/2 of the days beyond its ``tail`` bound ("lower" or "upper"), or
+    (``"both"``) holds ``interval`` of them.
     """
     miss = (1.0 - interval) / 2.0
     for level in np.arange(interval, 0.99, 0.01):
-        _, below, above = cross_conformal_rates(folds, float(level))
+        inside, below, above = cross_conformal_rates(folds, float(level))
         if not np.isfinite(below):
             return interval
-        if (below if tail == "lower" else above) <= miss + 1e-12:
+        held = {"lower": below <= miss + 1e-12, "upper": above <= miss + 1e-12, "both": inside >= interval - 1e-12}
+        if held[tail]:
             return float(level)
     return 0.98
+
+
+def bound_levels(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float]:
+    """Conformal levels of an interval's lower and upper bound: each the smallest at which, on the
+    held-out folds, the band holds ``interval`` of the days *and* that bound's tail misses at most
+    (1 − interval)/2. The whole band can hold while one side misses often (a rise extrapolated too
+    far puts the actual days below it); a side can hold while the band does not."""
+    both = honest_level(folds, interval, "both")
+    return max(both, honest_level(folds, interval, "lower")), max(both, honest_level(folds, interval, "upper"))
 
 
 def _pooled_scores(folds: tuple[FoldForecast, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,11 @@ of history), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and 
 best three are scored on those folds and the choice follows capplan.models.selection; a
 named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
 chosen model calibrate a split-conformal interval per horizon bucket
-(capplan.models.conformal), each bound at the level its own tail held on those folds; the chosen model (or the combination's members) is then
-refitted on the whole history. Forecasts are never negative; custom events with an expected uplift multiply
-their future days. Everything here is pure: no files, no clock, no printing.
+(capplan.models.conformal), each bound at the level where both the band and its own tail held on
+those folds (capplan.models.backtest.bound_levels); the chosen model (or the combination's
+members) is then refitted on the whole history. Forecasts are never negative; custom events
+with an expected uplift multiply their future days. Everything here is pure: no files, no
+clock, no printing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from capplan.models.backtest import (
     ModelScore,
     PointForecaster,
     backtest,
+    bound_levels,
     honest_level,
     rolling_origins,
 )
@@ -177,8 +180,7 @@ class DemandForecaster:
                                         f"forced by --model {self.model_}")
         chosen = self.backtest_.folds[self.model_]
         interval = self.settings.interval
-        self.levels_ = (honest_level(chosen, interval, "lower"), honest_level(chosen, interval, "upper"),
-                        honest_level(chosen, P90_INTERVAL, "upper"))
+        self.levels_ = (*bound_levels(chosen, interval), honest_level(chosen, P90_INTERVAL, "upper"))
         self.calibrations_ = tuple(self.backtest_.calibration(self.model_, level) for level in self.levels_)
         self.daily_ = daily
         self.history_ = history

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.models.backtest import FoldForecast, backtest, cross_conformal_rates, honest_level, rolling_origins
+from capplan.models.backtest import (
+    FoldForecast,
+    backtest,
+    bound_levels,
+    cross_conformal_rates,
+    honest_level,
+    rolling_origins,
+)
 from capplan.models.baselines import seasonal_naive
 from capplan.models.conformal import calibrate, scaled_errors
 
@@ -125,3 +132,13 @@ def test_exchangeable_folds_keep_both_bounds_near_the_nominal_level():
     folds = _drifting_folds(3, drift=0.0)
     assert honest_level(folds, 0.8, "lower") <= 0.86
     assert honest_level(folds, 0.8, "upper") <= 0.86
+
+
+@pytest.mark.parametrize("drift", [0.0, 0.02, 0.04])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_interval_bounds_hold_the_band_and_each_tail_on_the_held_out_folds(seed, drift):
+    folds = _drifting_folds(seed, drift)
+    lower, upper = bound_levels(folds, 0.8)
+    assert cross_conformal_rates(folds, lower)[1] <= 0.1 + 1e-9
+    assert cross_conformal_rates(folds, upper)[2] <= 0.1 + 1e-9
+    assert min(lower, upper) >= honest_level(folds, 0.8, "both")
