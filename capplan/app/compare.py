@@ -139,15 +139,13 @@ def _trim_to_step(rows: pd.DataFrame, step: pd.Series) -> pd.DataFrame:
 
 
 def _capacity(run: Run) -> CapacityInput:
-    from capplan.models.saturation import PLATEAU_FRACTION, estimate_saturation
+    from capplan.models.saturation import estimate_saturation
     from capplan.store.measurements import read_run_steps
 
     estimate = estimate_saturation(read_run_steps(run.path))
-    plateau: tuple[LevelWindow, ...] = ()
-    if estimate.max_throughput_basis == "measured plateau":
-        x = pd.to_numeric(run.steps["throughput_rps"], errors="coerce").to_numpy(float)
-        top = np.flatnonzero(x >= PLATEAU_FRACTION * np.nanmax(x))
-        plateau = tuple(window(run, int(i), f"plateau step {i}") for i in top)
+    x = pd.to_numeric(run.steps["throughput_rps"], errors="coerce").to_numpy(float)
+    top = np.flatnonzero(np.isin(x, estimate.plateau_rps))  # the very steps the estimate averaged
+    plateau = tuple(window(run, int(i), f"plateau step {i}") for i in top)
     floor = _lowest_load_window(run)
     usl = estimate.usl
     return CapacityInput(estimate.max_throughput_rps, estimate.max_throughput_ci_rps, estimate.knee_concurrency,

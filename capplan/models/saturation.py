@@ -79,6 +79,9 @@ class SaturationEstimate:
     steps: tuple[StepCheck, ...]
     warnings: tuple[str, ...]
     slo_service_time_ms: float = math.nan
+    plateau_rps: tuple[float, ...] = ()
+    """The measured throughputs of the steps averaged into ``max_throughput_rps`` (empty unless
+    its basis is the measured plateau)."""
 
     def slo_queue_at(self, arrival_rate_rps: float) -> QueueEstimate:
         """The conservative queue the SLOs were solved with (service time ``slo_service_time_ms``)."""
@@ -139,8 +142,10 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
     usl = UslModel().fit(steps.concurrency, steps.throughput_rps).fit_
     warnings += list(usl.warnings)
     floor_ms, service_cv = _latency_floor(steps)
-    max_rps, max_ci, basis, more = _max_throughput(steps, usl, floor_ms / 1000.0 + steps.think_time_s)
+    cycle_s = floor_ms / 1000.0 + steps.think_time_s
+    max_rps, max_ci, basis, more = _max_throughput(steps, usl, cycle_s)
     warnings += more
+    plateau = tuple(float(v) for v in np.asarray(steps.throughput_rps, float)[plateau_steps(steps, cycle_s)])
     servers = _effective_servers(max_rps * floor_ms / 1000.0)
     service_ms = 1000.0 * servers / max_rps
     queue = _Queue(servers, service_ms / 1000.0, service_cv)
@@ -162,7 +167,8 @@ def estimate_saturation(measurements: Measurements, slos: tuple[Slo | str, ...] 
         effective_servers=servers, service_demand_cpu_ms=_cpu_demand_ms(steps),
         target_utilization=target_utilization, load_model=steps.load_model,
         slos=tuple(s.text for s in slos), steps=checks, warnings=tuple(dict.fromkeys(warnings)),
-        slo_service_time_ms=1000.0 * slo_queue.service_s)
+        slo_service_time_ms=1000.0 * slo_queue.service_s,
+        plateau_rps=plateau if basis == "measured plateau" else ())
 
 
 @dataclass(frozen=True)
@@ -230,9 +236,7 @@ def _max_throughput(m: Measurements, usl: UslFit,
     on the rising line, and a closed-loop step there reads low.
     """
     n, x = np.asarray(m.concurrency, dtype=float), np.asarray(m.throughput_rps, dtype=float)
-    top = x >= PLATEAU_FRACTION * np.max(x)
-    if np.any(top & (n >= np.max(x) * cycle_s)):
-        top &= n >= np.max(x) * cycle_s
+    top = plateau_steps(m, cycle_s)
     plateau = float(np.mean(x[top]))
     if top.sum() >= 2:
         half = float(t_quantile(0.975, int(top.sum()) - 1) * np.std(x[top], ddof=1) / math.sqrt(top.sum()))
@@ -255,6 +259,16 @@ def _max_throughput(m: Measurements, usl: UslFit,
     return float(np.max(x)), (float(np.max(x)), math.inf), "highest measured (lower bound)", [
         f"the test did not saturate the service (efficiency {efficiency:.0%} at N={np.max(n):g}) and the USL "
         f"peak is unbounded: max_throughput_rps {np.max(x):.1f} req/s is only a lower bound; stress further"]
+
+
+def plateau_steps(m: Measurements, cycle_s: float) -> np.ndarray:
+    """Mask of the plateau steps: within 5 % of the highest throughput and, where any is, at or
+    past the knee N = X·``cycle_s`` (see :func:`_max_throughput`)."""
+    n, x = np.asarray(m.concurrency, dtype=float), np.asarray(m.throughput_rps, dtype=float)
+    top = x >= PLATEAU_FRACTION * np.max(x)
+    if np.any(top & (n >= np.max(x) * cycle_s)):
+        top &= n >= np.max(x) * cycle_s
+    return top
 
 
 def _usl_worst_error(m: Measurements, usl: UslFit) -> tuple[float, float]:

@@ -282,3 +282,14 @@ def test_utilisation_cap_applies_to_the_pessimistic_capacity():
     lo, _ = est.max_throughput_ci_rps
     assert est.safe_basis == "target utilisation"
     assert est.safe_throughput_rps == pytest.approx(0.8 * lo)  # not 0.8 × the point estimate 100
+
+
+def test_the_plateau_steps_are_named_and_average_to_the_max_throughput():
+    """A noisy plateau: the steps kept (within 5 % of the highest, past the knee) are the ones averaged."""
+    steps = _closed_steps(4, 20.0)
+    x = steps.throughput_rps * np.array([1.0, 1.0, 1.0, 0.99, 1.03, 0.93, 1.0])  # 8 … 64 users saturated
+    est = estimate_saturation(Measurements(concurrency=steps.concurrency, throughput_rps=x,
+                                           latency_ms=steps.latency_ms, latency_std_ms=steps.latency_std_ms))
+    assert est.max_throughput_basis == "measured plateau"
+    assert est.plateau_rps == pytest.approx((198.0, 206.0, 200.0))  # 32 users (186) is more than 5 % below 206
+    assert est.max_throughput_rps == pytest.approx(np.mean(est.plateau_rps))
