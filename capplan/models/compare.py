@@ -25,8 +25,8 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
   measure one capacity, so their spread, pooled over both runs and divided by the plateau's
   steps, is a second estimate of its noise, the one that sees a step that ran slow as a whole
   (a busier minute; a run whose stop rule ended it after one saturated step, whose plateau is
-  then that one step): each run takes the larger of the two. The knee and
-  the USL σ, κ with the intervals :func:`~capplan.models.saturation.estimate_saturation` gives (σ, κ
+  then that one step): each run takes the larger of the two. The knee and the USL σ, κ
+  with the intervals :func:`~capplan.models.saturation.estimate_saturation` gives (σ, κ
   absolute differences, their standard errors from those intervals).
 
 Many metrics are tested at once, so the p-values are adjusted with Holm's step-down
@@ -475,15 +475,16 @@ def _capacity_noise(base: CapacityInput, new: CapacityInput, n: int,
     """Each run's (log variance, df) of its capacity, and the independent parts of their log ratio's.
 
     A run's variance is the larger of its plateau seconds' block bootstrap and the pooled
-    between-step variance over its plateau steps (:func:`_between_steps`). When both runs take
-    the pooled one it is one part with that estimate's df, not two (it is one estimate).
+    between-step variance (:func:`_between_steps`) divided by its plateau's step count. When
+    both runs take the pooled one it is one part with that estimate's df, not two.
     """
     between = _between_steps((base, new))
     parts, pooled = [], 0
     for cap in (base, new):
         part = _capacity_log_variance(cap, n, rng)
-        if between is not None and cap.plateau and math.isfinite(part[0]) and between[0] / len(cap.plateau) > part[0]:
-            part, pooled = (between[0] / len(cap.plateau), between[1]), pooled + 1
+        step_variance = between[0] / len(cap.plateau) if between is not None and cap.plateau else math.nan
+        if between is not None and math.isfinite(part[0]) and step_variance > part[0]:
+            part, pooled = (step_variance, between[1]), pooled + 1
         parts.append(part)
     independent = [(parts[0][0] + parts[1][0], parts[0][1])] if pooled == 2 else parts
     return parts[0], parts[1], independent
@@ -526,12 +527,12 @@ def _verdict(t: _Test, p_adjusted: float, settings: CompareSettings) -> MetricCo
     if p_adjusted < settings.alpha and t.effect != 0:
         verdict = REGRESSED if worse else IMPROVED
     allowed = settings.max_regression.get(t.metric)
-    fails = verdict == REGRESSED and allowed is not None and shown_regression(t.ci, t.higher_worse) > allowed
+    fails = verdict == REGRESSED and allowed is not None and _shown_regression(t.ci, t.higher_worse) > allowed
     return MetricComparison(t.metric, t.level, t.unit, t.base, t.new, t.effect, t.ci, t.relative, t.higher_worse,
                             t.p, p_adjusted, verdict, allowed, fails, t.note, t.base_ci, t.new_ci)
 
 
-def shown_regression(ci: tuple[float, float], higher_worse: bool) -> float:
+def _shown_regression(ci: tuple[float, float], higher_worse: bool) -> float:
     """The regression the 95 % interval ``ci`` of an effect establishes: its end nearest to no
     change, in the worse direction (≤ 0 when the interval reaches back to no change or better)."""
     return ci[0] if higher_worse else -ci[1]
