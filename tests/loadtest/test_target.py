@@ -99,6 +99,8 @@ def test_service_time_is_exponential_with_the_configured_mean():
     assert 3.6 < statistics.fmean(drawn_ms) < 4.4 and 0.9 < statistics.stdev(drawn_ms) / statistics.fmean(drawn_ms) < 1.1
 
 
+@pytest.mark.flaky(reruns=2, reruns_delay=1)  # real timing on 2 shared cores: one median of 6.35 ms on a fresh
+# clone of 2026-12-02 beside a busy suite, as the real-load tests are retried (tests/conftest.py)
 def test_constant_service_time_is_accurate_to_a_fraction_of_a_millisecond():
     rtt_ms = _round_trip_ms()
     with start_target(TargetSettings(port=0, slots=1, service_ms=5, distribution="constant")) as target:
