@@ -189,7 +189,7 @@ def main() -> None:
     parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "rescore", "all"))
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--first", type=int, default=0, help="loops: number of the first repeat (its seeds)")
-    parser.add_argument("--keep", type=Path, help="loops: keep the runs in this folder (for rescore)")
+    parser.add_argument("--keep", type=Path, help="loops, five: keep the runs in this folder (loops: for rescore)")
     parser.add_argument("--runs", type=Path, help="rescore: the folder a loops --keep wrote")
     parser.add_argument("--steps", choices=tuple(STEPS), default="default",
                         help="stress step timing: capplan's defaults, short 4-6 s steps or long 60 s steps")
@@ -207,7 +207,7 @@ def main() -> None:
         if args.part in ("speed", "all"):
             bench_speed(root / "speed")
         if args.part in ("five", "all"):
-            bench_five(root / "five")
+            bench_five(args.keep or root / "five")
         if args.part in ("loops", "all"):
             bench_loops(args.repeats, args.keep or root / "loops", args.first)
 

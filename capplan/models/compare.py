@@ -31,13 +31,16 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
 
 Many metrics are tested at once, so the p-values are adjusted with Holm's step-down
 method (Holm, Scand. J. Statist. 6, 1979): the chance that identical runs show any
-"significant" metric stays at ``alpha`` (5 %), not 5 % per metric. A metric *regressed*
+"significant" metric stays at ``alpha`` (5 %), not 5 % per metric. A stress run's capacity
+holds half the weight (weighted Holm, :data:`CAPACITY_WEIGHT`), the latency and throughput
+metrics of every level share the other half. A metric *regressed*
 (or *improved*) when its adjusted p-value is below ``alpha`` and it moved in the worse
-(better) direction; it *fails* when it regressed significantly beyond the allowed amount
-(:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``): its whole 95 % interval lies
-beyond the allowance, so the data show the regression is larger than allowed, not only its
-point estimate. A change the size of the allowance then passes however the run's noise
-falls, and a run too short to tell says so (the warning on intervals wider than the allowance).
+(better) direction; it *fails* when it regressed significantly and by more than the allowed
+amount (:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``): significance says the change
+is not noise, the estimate says how large it is. (Asking the whole interval to lie beyond the
+allowance instead passed a measured 4 % capacity drop against a 2 % allowance, ±2.5 % apart:
+a gate that lets the regressions it was told to stop through.) A run too short to tell says so:
+the warning on intervals wider than the allowance.
 
 Noise between runs that no single run shows (the machine busier during one of them) is
 not in these intervals; docs/compare.md says how to check it with repeated baselines.
@@ -67,14 +70,21 @@ PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9
 """Latency percentiles compared, name and quantile."""
 DEFAULT_MAX_REGRESSION: dict[str, float] = {
     "p50": 0.10, "p90": 0.10, "p95": 0.10, "p99": 0.10, "p99.9": 0.10, "mean": 0.10,
-    "throughput": 0.05, "capacity": 0.05, "error_rate": 0.001,
+    "throughput": 0.10, "capacity": 0.10, "error_rate": 0.001,
 }
-"""Allowed regression per metric: relative for latency, throughput and capacity (10 %, 5 %,
-5 %); absolute for the error rate (0.1 percentage point). knee, usl_sigma and usl_kappa
-are reported but gate nothing unless given with ``--max-regression``."""
+"""Allowed regression per metric: 10 % for latency, throughput and capacity (relative); 0.1
+percentage point for the error rate (absolute). A few per cent is what a release may cost
+unremarked (a 5 % change is reported as a significant regression, allowed); a team that
+plans to the per cent passes e.g. ``--max-regression capacity=2%``. knee, usl_sigma and
+usl_kappa are reported but gate nothing unless given with ``--max-regression``."""
 METRICS = (*(name for name, _ in PERCENTILES), "mean", "throughput", "error_rate", "capacity", "knee",
            "usl_sigma", "usl_kappa")
 REGRESSED, IMPROVED, NO_CHANGE = "regressed", "improved", "no significant change"
+CAPACITY_WEIGHT = 0.5
+"""Share of the family's α that a stress run's capacity is tested at (weighted Holm): the
+stress run is run to measure it, so a few-per-cent capacity change is not drowned by the
+dozens of latency metrics beside it; they share the other half, and whichever is rejected
+passes its share on, as Holm's procedure does."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,6 +209,7 @@ class RunComparison:
             "new": {"run_id": self.new_run_id, "path": self.new_path},
             "scenario": self.scenario, "verdict": c.verdict, "fails": c.fails,
             "alpha": c.alpha, "n_resamples": c.n_resamples, "multiple_testing": "holm",
+            "capacity_weight": CAPACITY_WEIGHT,
             "metrics": [m.to_dict() for m in c.metrics], "warnings": list(c.warnings)}}
 
 
@@ -502,19 +513,33 @@ def _difference_test(metric: str, base: tuple[float, tuple[float, float]],
                  base_ci=(lb, ub), new_ci=(ln, un))
 
 
-def holm_adjust(p_values: Sequence[float]) -> np.ndarray:
-    """Holm step-down adjusted p-values (same order as given)."""
+def holm_adjust(p_values: Sequence[float], weights: Sequence[float] | None = None) -> np.ndarray:
+    """Holm step-down adjusted p-values (same order as given), weighted when ``weights`` are given.
+
+    Weighted Holm (Holm 1979, §4): order by p/w; the j-th is rejected at level α when every
+    earlier one was and p_(j) ≤ α·w_(j) / (the weights of it and all later ones). It is the closed
+    test of weighted Bonferroni tests, so the family-wise error stays at α whatever the weights.
+    """
     p = np.asarray(p_values, dtype=float)
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    out = np.empty(m)
+    w = np.ones(p.size) if weights is None else np.asarray(weights, dtype=float)
+    order = np.lexsort((np.arange(p.size), p / w))
+    remaining = np.cumsum(w[order][::-1])[::-1]
+    adjusted = np.maximum.accumulate(np.minimum(1.0, p[order] * remaining / w[order]))
+    out = np.empty(p.size)
     out[order] = adjusted
     return out
 
 
+def _holm_weights(tests: Sequence[_Test]) -> list[float]:
+    """Holm weights: a stress run's capacity, the one number a plan is built on, weighs as much
+    as every other metric together (:data:`CAPACITY_WEIGHT` of the family's α); the rest equally."""
+    others = sum(t.metric != "capacity" for t in tests)
+    capacity = CAPACITY_WEIGHT / (1.0 - CAPACITY_WEIGHT) * others if others else 1.0
+    return [capacity if t.metric == "capacity" else 1.0 for t in tests]
+
+
 def _decide(tests: list[_Test], settings: CompareSettings, warnings: tuple[str, ...]) -> Comparison:
-    adjusted = holm_adjust([t.p for t in tests]) if tests else np.array([])
+    adjusted = holm_adjust([t.p for t in tests], _holm_weights(tests)) if tests else np.array([])
     metrics = tuple(_verdict(t, float(a), settings) for t, a in zip(tests, adjusted, strict=True))
     verdicts = {m.verdict for m in metrics}
     overall = REGRESSED if REGRESSED in verdicts else IMPROVED if IMPROVED in verdicts else NO_CHANGE
@@ -527,15 +552,9 @@ def _verdict(t: _Test, p_adjusted: float, settings: CompareSettings) -> MetricCo
     if p_adjusted < settings.alpha and t.effect != 0:
         verdict = REGRESSED if worse else IMPROVED
     allowed = settings.max_regression.get(t.metric)
-    fails = verdict == REGRESSED and allowed is not None and _shown_regression(t.ci, t.higher_worse) > allowed
+    fails = verdict == REGRESSED and allowed is not None and (t.effect if t.higher_worse else -t.effect) > allowed
     return MetricComparison(t.metric, t.level, t.unit, t.base, t.new, t.effect, t.ci, t.relative, t.higher_worse,
                             t.p, p_adjusted, verdict, allowed, fails, t.note, t.base_ci, t.new_ci)
-
-
-def _shown_regression(ci: tuple[float, float], higher_worse: bool) -> float:
-    """The regression the 95 % interval ``ci`` of an effect establishes: its end nearest to no
-    change, in the worse direction (≤ 0 when the interval reaches back to no change or better)."""
-    return ci[0] if higher_worse else -ci[1]
 
 
 def _num(value: float | None) -> float | None:
