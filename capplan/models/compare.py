@@ -35,12 +35,15 @@ method (Holm, Scand. J. Statist. 6, 1979): the chance that identical runs show a
 holds half the weight (weighted Holm, :data:`CAPACITY_WEIGHT`), the latency and throughput
 metrics of every level share the other half. A metric *regressed*
 (or *improved*) when its adjusted p-value is below ``alpha`` and it moved in the worse
-(better) direction; it *fails* when it regressed significantly and by more than the allowed
-amount (:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``): significance says the change
-is not noise, the estimate says how large it is. (Asking the whole interval to lie beyond the
-allowance instead passed a measured 4 % capacity drop against a 2 % allowance, ±2.5 % apart:
-a gate that lets the regressions it was told to stop through.) A run too short to tell says so:
-the warning on intervals wider than the allowance.
+(better) direction; it *fails* when it regressed significantly beyond the allowed amount
+(:data:`DEFAULT_MAX_REGRESSION`, or ``--max-regression``): its whole 95 % interval lies
+beyond the allowance, so the data show the regression is larger than allowed, not only its
+point estimate. A change the size of the allowance then passes however the run's noise
+falls, and a run too short to tell says so (the warning on intervals wider than the allowance).
+(Letting the point estimate decide, tried again on a real pair against a 5 % slower target,
+failed the default 10 % latency allowance on p99 at 3 users, +11.6 % [+5.4, +18.2] where the true
+change was +5 %: among dozens of noisy tail percentiles, the significant ones are those whose
+estimate the noise pushed up.)
 
 Noise between runs that no single run shows (the machine busier during one of them) is
 not in these intervals; docs/compare.md says how to check it with repeated baselines.
@@ -70,13 +73,11 @@ PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9
 """Latency percentiles compared, name and quantile."""
 DEFAULT_MAX_REGRESSION: dict[str, float] = {
     "p50": 0.10, "p90": 0.10, "p95": 0.10, "p99": 0.10, "p99.9": 0.10, "mean": 0.10,
-    "throughput": 0.10, "capacity": 0.10, "error_rate": 0.001,
+    "throughput": 0.05, "capacity": 0.05, "error_rate": 0.001,
 }
-"""Allowed regression per metric: 10 % for latency, throughput and capacity (relative); 0.1
-percentage point for the error rate (absolute). A few per cent is what a release may cost
-unremarked (a 5 % change is reported as a significant regression, allowed); a team that
-plans to the per cent passes e.g. ``--max-regression capacity=2%``. knee, usl_sigma and
-usl_kappa are reported but gate nothing unless given with ``--max-regression``."""
+"""Allowed regression per metric: relative for latency, throughput and capacity (10 %, 5 %,
+5 %); absolute for the error rate (0.1 percentage point). knee, usl_sigma and usl_kappa
+are reported but gate nothing unless given with ``--max-regression``."""
 METRICS = (*(name for name, _ in PERCENTILES), "mean", "throughput", "error_rate", "capacity", "knee",
            "usl_sigma", "usl_kappa")
 REGRESSED, IMPROVED, NO_CHANGE = "regressed", "improved", "no significant change"
@@ -552,9 +553,15 @@ def _verdict(t: _Test, p_adjusted: float, settings: CompareSettings) -> MetricCo
     if p_adjusted < settings.alpha and t.effect != 0:
         verdict = REGRESSED if worse else IMPROVED
     allowed = settings.max_regression.get(t.metric)
-    fails = verdict == REGRESSED and allowed is not None and (t.effect if t.higher_worse else -t.effect) > allowed
+    fails = verdict == REGRESSED and allowed is not None and _shown_regression(t.ci, t.higher_worse) > allowed
     return MetricComparison(t.metric, t.level, t.unit, t.base, t.new, t.effect, t.ci, t.relative, t.higher_worse,
                             t.p, p_adjusted, verdict, allowed, fails, t.note, t.base_ci, t.new_ci)
+
+
+def _shown_regression(ci: tuple[float, float], higher_worse: bool) -> float:
+    """The regression the 95 % interval ``ci`` of an effect establishes: its end nearest to no
+    change, in the worse direction (≤ 0 when the interval reaches back to no change or better)."""
+    return ci[0] if higher_worse else -ci[1]
 
 
 def _num(value: float | None) -> float | None:
