@@ -10,6 +10,7 @@ other folds only (Vovk 2015, "Cross-conformal predictors"), so no point judges i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,7 +72,12 @@ class BacktestResult:
 
     def calibration(self, model: str, interval: float | None = None) -> ConformalCalibration:
         """Conformal calibration from every fold of ``model`` (at ``interval``, default the backtest's)."""
-        return calibrate(*_pooled_scores(self.folds[model]), interval or self.interval)
+        return fold_calibration(self.folds[model], interval or self.interval)
+
+
+def fold_calibration(folds: tuple[FoldForecast, ...], interval: float) -> ConformalCalibration:
+    """Conformal calibration at ``interval`` from the held-out errors of every fold in ``folds``."""
+    return calibrate(*_pooled_scores(folds), interval)
 
 
 def rolling_origins(
@@ -160,31 +166,36 @@ def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> t
 
 
 def honest_level(folds: tuple[FoldForecast, ...], interval: float, tail: Tail) -> float:
-    """The smallest nominal level ≥ ``interval`` whose ``tail`` holds on the held-out folds.
+    """The nominal level ≥ ``interval`` whose ``tail`` comes nearest to holding exactly on the held-out folds.
 
     Conformal intervals assume exchangeable errors; errors of later folds of a drifting series
     are larger than those of earlier ones, and the band under-covers, often on one side only (a
     rise extrapolated too far puts the actual days below the band). The held-out folds say by
     how much: widen the level until, fold by fold, the band calibrated on the other folds leaves
-    at most (1 − interval)/2 of the days beyond its ``tail`` bound ("lower" or "upper"), or
-    (``"both"``) holds ``interval`` of them.
+    (1 − interval)/2 of the days beyond its ``tail`` bound ("lower" or "upper"), or (``"both"``)
+    holds ``interval`` of them. The levels step by 0.01 and the rates jump between them: the
+    level whose rate lies nearest the target is taken (the first one at or past it was a biased
+    choice, wider on average than the folds asked for).
     """
     miss = (1.0 - interval) / 2.0
+    best, gap = interval, math.inf
     for level in np.arange(interval, 0.99, 0.01):
         inside, below, above = cross_conformal_rates(folds, float(level))
         if not np.isfinite(below):
             return interval
-        held = {"lower": below <= miss + 1e-12, "upper": above <= miss + 1e-12, "both": inside >= interval - 1e-12}
-        if held[tail]:
-            return float(level)
-    return 0.98
+        excess = {"lower": below - miss, "upper": above - miss, "both": interval - inside}[tail]
+        if abs(excess) < gap - 1e-12:
+            best, gap = float(level), abs(excess)
+        if excess <= 1e-12:
+            return best
+    return best
 
 
 def bound_levels(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float]:
-    """Conformal levels of an interval's lower and upper bound: each the smallest at which, on the
-    held-out folds, the band holds ``interval`` of the days *and* that bound's tail misses at most
-    (1 − interval)/2. The whole band can hold while one side misses often (a rise extrapolated too
-    far puts the actual days below it); a side can hold while the band does not."""
+    """Conformal levels of an interval's lower and upper bound (:func:`honest_level`): each the
+    larger of the band's level and that bound's own tail's. The whole band can hold while one
+    side misses often (a rise extrapolated too far puts the actual days below it); a side can
+    hold while the band does not."""
     both = honest_level(folds, interval, "both")
     return max(both, honest_level(folds, interval, "lower")), max(both, honest_level(folds, interval, "upper"))
 

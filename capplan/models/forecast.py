@@ -6,9 +6,11 @@ default ``model="auto"`` every candidate — seasonal naive (weekly, and yearly 
 of history), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and the mean of the
 best three are scored on those folds and the choice follows capplan.models.selection; a
 named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
-chosen model calibrate a split-conformal interval per horizon bucket
-(capplan.models.conformal), each bound at the level where both the band and its own tail held on
-those folds (capplan.models.backtest.bound_levels); the chosen model (or the combination's
+choice calibrate a split-conformal interval per horizon bucket (capplan.models.conformal): of
+the forced model, or for ``auto`` of each fold forecast by what the other folds would have
+chosen (capplan.models.selection.selection_folds: the winner's own errors are small by
+selection), each bound at the level where both the band and its own tail came nearest their
+shares on those folds (capplan.models.backtest.bound_levels); the chosen model (or the combination's
 members) is then refitted on the whole history. Forecasts are never negative; custom events
 with an expected uplift multiply their future days. Everything here is pure: no files, no
 clock, no printing.
@@ -27,10 +29,12 @@ import pandas as pd
 from capplan.errors import ConfigError, InputDataError, NotFittedError
 from capplan.models.backtest import (
     BacktestResult,
+    FoldForecast,
     ModelScore,
     PointForecaster,
     backtest,
     bound_levels,
+    fold_calibration,
     honest_level,
     rolling_origins,
 )
@@ -42,7 +46,7 @@ from capplan.models.prophet_model import (
     predict_prophet,
     prophet_forecast,
 )
-from capplan.models.selection import Selection, select, with_combination
+from capplan.models.selection import Selection, select, selection_folds, with_combination
 from capplan.models.statistical import ets_forecast, mstl_forecast, seasonal_naive_yearly, theta_forecast
 
 MIN_HISTORY_DAYS = 28
@@ -104,8 +108,9 @@ class Forecast:
     backtest_horizon_days: int = 0
     backtest_folds: int = 0
     calibrated_levels: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    """Conformal levels (≥ nominal) whose bounds held on the backtest's folds: the interval's lower
-    bound, its upper bound, and the P90 (capplan.models.backtest.honest_level)."""
+    """Conformal levels (≥ nominal) at which each bound's misses came nearest their share on the
+    backtest's folds: the interval's lower bound, its upper bound, and the P90
+    (capplan.models.backtest.honest_level)."""
 
     def monthly_peaks(self) -> pd.DataFrame:
         """Per calendar month: ``p50_peak`` (max yhat) and ``p90_peak`` (max yhat_p90), planning units.
@@ -168,7 +173,7 @@ class DemandForecaster:
                 "history (2 years or more also captures yearly seasonality)"
             )
         if self.settings.model == "auto":
-            self._fit_auto(daily, executor)
+            chosen = self._fit_auto(daily, executor)
         else:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 # The final fit does not depend on calibration: overlap them.
@@ -178,10 +183,10 @@ class DemandForecaster:
                 self.point_ = final.result()
             self.selection_ = Selection(self.model_, ((self.model_, 1.0),), self.backtest_.scores,
                                         f"forced by --model {self.model_}")
-        chosen = self.backtest_.folds[self.model_]
+            chosen = self.backtest_.folds[self.model_]
         interval = self.settings.interval
         self.levels_ = (*bound_levels(chosen, interval), honest_level(chosen, P90_INTERVAL, "upper"))
-        self.calibrations_ = tuple(self.backtest_.calibration(self.model_, level) for level in self.levels_)
+        self.calibrations_ = tuple(fold_calibration(chosen, level) for level in self.levels_)
         self.daily_ = daily
         self.history_ = history
         return self
@@ -219,10 +224,12 @@ class DemandForecaster:
         names = AUTO_CANDIDATES[:1] + ("seasonal_naive_yearly",) * (history_days >= YEARLY_DAYS) + AUTO_CANDIDATES[1:]
         return {name: every[name] for name in names}
 
-    def _fit_auto(self, daily: pd.Series, executor: Executor | None) -> None:
-        """Backtest every candidate and the combination, choose, refit the chosen members on all days."""
+    def _fit_auto(self, daily: pd.Series, executor: Executor | None) -> tuple[FoldForecast, ...]:
+        """Backtest every candidate and the combination, choose, refit the chosen members on all days;
+        the folds that calibrate the choice's interval (capplan.models.selection.selection_folds)."""
         candidates = self.candidates(len(daily))
-        self.backtest_, members = with_combination(self._calibration_backtest(daily, candidates, executor))
+        singles = self._calibration_backtest(daily, candidates, executor)
+        self.backtest_, members = with_combination(singles)
         self.selection_ = select(self.backtest_, members)
         self.model_ = self.selection_.model
         names = [name for name, _ in self.selection_.weights]
@@ -236,6 +243,7 @@ class DemandForecaster:
         weights = [weight for _, weight in self.selection_.weights]
         self.point_ = functools.partial(_weighted_point, daily=daily, paths=tuple(paths), weights=tuple(weights),
                                         forecasters=tuple(candidates[name] for name in names))
+        return selection_folds(singles)
 
     def _final_fit(self, daily: pd.Series, model_name: str) -> Any:
         """A function future days → point forecast, from ``model_name`` fitted on all of ``daily``."""

@@ -9,6 +9,12 @@ The candidates' held-out forecasts from one backtest (capplan.models.backtest) d
 2. the lowest MASE wins, except that any candidate simpler than the winner whose MASE is
    within :data:`TOLERANCE` of it is preferred — with a handful of folds a few per cent
    cannot separate two models, and the simpler one fails more gracefully.
+
+The winner's own fold errors are the smallest by selection (the winner's curse), so an
+interval calibrated on them is too narrow for the next forecast. :func:`selection_folds` gives
+the errors of the whole procedure instead: each fold forecast by what the same rule chooses
+from the *other* folds (cross-validating the selection, as Varma & Simon, BMC Bioinformatics 7,
+2006, do for a classifier's error; the held-out fold then judges the choice it did not make).
 """
 
 from __future__ import annotations
@@ -68,6 +74,34 @@ def select(result: BacktestResult, members: tuple[str, ...]) -> Selection:
     weights = (tuple((m, 1.0 / len(members)) for m in members) if chosen.model == COMBINATION
                else ((chosen.model, 1.0),))
     return Selection(chosen.model, weights, result.scores, reason)
+
+
+def selection_folds(result: BacktestResult) -> tuple[FoldForecast, ...]:
+    """The folds of "backtest, choose, forecast": fold k forecast by the candidate (or combination)
+    that :func:`with_combination` and :func:`select` choose from the other folds of ``result``
+    (the single candidates' backtest). With one fold there is nothing else to choose from: the
+    choice's own fold."""
+    count = len(result.origins)
+    if count < 2:
+        chosen = select(*with_combination(result))
+        return tuple(_weighted_fold(result, chosen.weights, k) for k in range(count))
+    folds = []
+    for k in range(count):
+        keep = [j for j in range(count) if j != k]
+        others = BacktestResult(
+            result.horizon_days, result.interval, tuple(result.origins[j] for j in keep),
+            tuple(score_folds(s.model, tuple(result.folds[s.model][j] for j in keep), result.interval)
+                  for s in result.scores),
+            {name: tuple(items[j] for j in keep) for name, items in result.folds.items()})
+        folds.append(_weighted_fold(result, select(*with_combination(others)).weights, k))
+    return tuple(folds)
+
+
+def _weighted_fold(result: BacktestResult, weights: tuple[tuple[str, float], ...], k: int) -> FoldForecast:
+    first = result.folds[weights[0][0]][k]
+    predicted = sum(w * result.folds[m][k].predicted for m, w in weights)
+    return FoldForecast(first.origin, first.actual, np.asarray(predicted, dtype=float), first.horizon_days,
+                        first.mase_scale, first.floor)
 
 
 def _rank(model: str) -> int:

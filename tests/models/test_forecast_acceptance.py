@@ -62,9 +62,7 @@ def _default_path_coverage(path, origins=8, spacing_days=45):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [
     "appserver_traffic_stats_DAILY_CHs.csv",
-    pytest.param("appserver_traffic_stats_HOURLY_CHs.csv", marks=pytest.mark.xfail(
-        strict=False, reason="known open defect (issue 11): the evidence-chosen default covered 71 % here "
-                             "on 2026-12-01 (pooled 74.4 % over the reference series on 2026-12-02), under the 75 % floor")),
+    "appserver_traffic_stats_HOURLY_CHs.csv",
     "prophet_example_wp_log_peyton_manning.csv",
 ])
 def test_the_default_forecast_interval_covers_75_to_85_percent_of_later_days(reference_dir, name):

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from capplan.models.backtest import BacktestResult, FoldForecast, score_folds
 from capplan.models.forecast import DemandForecaster, ForecastSettings
 from capplan.models.growth import what_if_forecast
-from capplan.models.selection import COMBINATION
+from capplan.models.selection import COMBINATION, select, selection_folds, with_combination
 
 YEARLY_AWARE = {"seasonal_naive_yearly", "mstl", "prophet"}
 
@@ -83,3 +84,33 @@ def test_a_growth_range_gives_a_band_from_the_low_to_the_high_rate_and_says_so()
     assert last["yhat_upper"] == pytest.approx(1000 * 1.18 ** 12, rel=1e-9)
     assert last["yhat"] == pytest.approx(1000 * 1.15 ** 12, rel=1e-9)
     assert forecast.interval_method == "growth range" and "only the spread" in forecast.reason
+
+
+def _backtest(errors: dict[str, list[float]]) -> BacktestResult:
+    """Candidates whose fold k forecasts every one of 7 days of 100 as 100 + errors[name][k]."""
+    count = len(next(iter(errors.values())))
+    origins = tuple(pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * k) for k in range(count))
+    actual = np.full(7, 100.0)
+    folds = {name: tuple(FoldForecast(origins[k], actual, actual + e, np.arange(1, 8), 1.0, 1.0)
+                         for k, e in enumerate(values)) for name, values in errors.items()}
+    scores = tuple(score_folds(name, items, 0.8) for name, items in folds.items())
+    return BacktestResult(7, 0.8, origins, scores, folds)
+
+
+def _mean_error(folds) -> float:
+    return float(np.mean([np.mean(np.abs(f.predicted - f.actual)) for f in folds]))
+
+
+def test_a_choice_every_fold_agrees_on_is_calibrated_on_its_own_errors():
+    result = _backtest({"ets": [2.0, 2.0, 2.0, 2.0], "theta": [20.0, 20.0, 20.0, 20.0]})
+    assert [f.predicted.tolist() for f in selection_folds(result)] == \
+        [f.predicted.tolist() for f in result.folds["ets"]]
+
+
+def test_a_choice_the_folds_cannot_agree_on_is_calibrated_on_the_larger_errors_of_the_procedure():
+    # ets wins on all four folds, but only by its two lucky folds: without one of them theta wins.
+    result = _backtest({"ets": [2.0, 20.0, 2.0, 20.0], "theta": [20.0, 4.0, 20.0, 4.0]})
+    assert select(*with_combination(result)).model == "ets"
+    honest = selection_folds(result)
+    assert _mean_error(honest) > _mean_error(result.folds["ets"])
+    assert all(np.allclose(f.actual, g.actual) and f.origin == g.origin for f, g in zip(honest, result.folds["ets"]))
