@@ -163,6 +163,13 @@ class MetricComparison:
     base_ci: tuple[float, float] = (math.nan, math.nan)
     new_ci: tuple[float, float] = (math.nan, math.nan)
 
+    @property
+    def unresolved(self) -> bool:
+        """Regressed by more than its allowance on the estimate, but not shown beyond it: the
+        interval reaches back inside the allowance, so the gate passes it (runs too short to tell)."""
+        worse = self.effect if self.worse_when_higher else -self.effect
+        return self.verdict == REGRESSED and not self.fails and self.allowed is not None and worse > self.allowed
+
     def to_dict(self) -> dict:
         """JSON-ready (NaN as None)."""
         return {"metric": self.metric, "level": self.level, "unit": self.unit, "base": _num(self.base),
@@ -171,7 +178,7 @@ class MetricComparison:
                 "effect_kind": "relative" if self.relative else "absolute",
                 "worse_when": "higher" if self.worse_when_higher else "lower", "p_value": _num(self.p_value),
                 "p_adjusted": _num(self.p_adjusted), "verdict": self.verdict, "allowed": self.allowed,
-                "fails": self.fails, "note": self.note}
+                "fails": self.fails, "unresolved": self.unresolved, "note": self.note}
 
 
 @dataclass(frozen=True)

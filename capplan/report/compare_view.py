@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from capplan.models.compare import REGRESSED, MetricComparison, RunComparison
+from capplan.models.compare import REGRESSED, Comparison, MetricComparison, RunComparison
 from capplan.report.facts import ChartSpec
 from capplan.report.view import ReportView, Section, Table, Verdict
 
@@ -24,6 +24,11 @@ def headline(result: RunComparison) -> str:
     if c.fails:
         names = ", ".join(f"{m.metric} at {m.level}" for m in c.failing)
         return f"{text}, beyond the allowed amount: {names}"
+    unresolved = [m for m in c.metrics if m.unresolved]
+    if unresolved:
+        names = ", ".join(f"{m.metric} at {m.level} {_effect(m.effect, m)} (allowed {_allowed(m)})" for m in unresolved)
+        return (f"{text}, not shown beyond the allowed amounts: {names}, whose intervals reach back inside "
+                "them; hold the steps longer to tell")
     if c.verdict == REGRESSED:
         return f"{text}, within the allowed amounts"
     return text
@@ -31,7 +36,8 @@ def headline(result: RunComparison) -> str:
 
 def metric_row(m: MetricComparison) -> tuple[str, ...]:
     """One table row of formatted cells (see :data:`COLUMNS`)."""
-    verdict = m.verdict + (" (beyond allowed)" if m.fails else " (allowed)" if m.verdict == REGRESSED else "")
+    verdict = m.verdict + (" (beyond allowed)" if m.fails else " (not shown beyond allowed)" if m.unresolved
+                           else " (allowed)" if m.verdict == REGRESSED else "")
     lo, hi = m.effect_ci
     return (m.level, m.metric, _value(m.base, m.unit), _value(m.new, m.unit), _effect(m.effect, m),
             f"{_effect(lo, m)} … {_effect(hi, m)}", _p(m.p_adjusted), _allowed(m), verdict)
@@ -54,7 +60,7 @@ def comparison_markdown(result: RunComparison) -> str:
     icon = ":x:" if c.fails else ":warning:" if c.verdict == REGRESSED else ":white_check_mark:"
     out = [f"### {icon} Load test comparison: {headline(result)}", "",
            f"Base `{result.base_run_id}` → new `{result.new_run_id}`. Intervals: 95 % moving-block bootstrap over "
-           f"seconds ({c.n_resamples} resamples); p-values Holm-adjusted over {len(c.metrics)} metrics, "
+           f"seconds ({c.n_resamples} resamples); p-values Holm-adjusted over {len(c.metrics)} metrics{_weighting(c)}, "
            f"significant below {c.alpha:g}.", ""]
     changed = [m for m in c.metrics if m.verdict != "no significant change"]
     out += _md_table(changed) if changed else ["No metric changed significantly."]
@@ -146,6 +152,10 @@ def _effect(value: float, m: MetricComparison) -> str:
     if m.unit == "fraction":
         return f"{100 * value:+.3f} pp"
     return f"{value:+.3g}"
+
+
+def _weighting(c: Comparison) -> str:
+    return " (the capacity at half the weight)" if any(m.metric == "capacity" for m in c.metrics) else ""
 
 
 def _allowed(m: MetricComparison) -> str:

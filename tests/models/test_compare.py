@@ -339,3 +339,20 @@ def test_weighted_holm_is_the_closed_test_of_weighted_bonferroni_tests(pairs):
 
 def test_equal_weights_are_plain_holm():
     assert holm_adjust([0.01, 0.04, 0.03, 0.005], [2.0] * 4).tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_a_regression_beyond_the_allowance_on_its_estimate_only_is_said_to_be_unresolved():
+    from capplan.models.compare import RunComparison
+    from capplan.report.compare_view import headline
+
+    rng = np.random.default_rng(5)
+    base, new = _window(rng, 120, 300, 20.0), _window(rng, 120, 300, 21.2)  # +6 %
+    mean = next(m for m in compare_runs([(base, new)]).metrics if m.metric == "mean")
+    allowed = (mean.effect_ci[0] + mean.effect) / 2  # the estimate lies beyond it, the interval reaches back
+    result = compare_runs([(base, new)], settings=CompareSettings(max_regression={"mean": allowed}))
+    mean = next(m for m in result.metrics if m.metric == "mean")
+    assert mean.unresolved and not mean.fails and not result.fails
+    text = headline(RunComparison("a", "b", "a", "b", "baseline", result))
+    assert "not shown beyond the allowed amounts: mean at" in text
+    loose = next(m for m in compare_runs([(base, new)]).metrics if m.metric == "mean")
+    assert not loose.unresolved  # +6 % against the default 10 %: simply allowed
