@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from capplan.models.compare import REGRESSED, Comparison, MetricComparison, RunComparison
+from capplan.models.compare import CAPACITY_WEIGHT, REGRESSED, Comparison, MetricComparison, RunComparison
 from capplan.report.facts import ChartSpec
 from capplan.report.view import ReportView, Section, Table, Verdict
 
@@ -155,7 +155,9 @@ def _effect(value: float, m: MetricComparison) -> str:
 
 
 def _weighting(c: Comparison) -> str:
-    return " (the capacity at half the weight)" if any(m.metric == "capacity" for m in c.metrics) else ""
+    """How the Holm weights are split, when a capacity is among the metrics."""
+    return (f" (the capacity at {CAPACITY_WEIGHT:.0%} of the weight)" if any(m.metric == "capacity" for m in c.metrics)
+            else "")
 
 
 def _allowed(m: MetricComparison) -> str:
