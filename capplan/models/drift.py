@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 
 SUMMARY_VERSION = 2
@@ -85,6 +84,8 @@ def trend(t_s: Sequence[float], values: Sequence[float]) -> Trend:
     if len(y) < 3 or np.ptp(t) == 0:
         nan = math.nan
         return Trend(nan, nan, nan, nan, float(np.median(y)) if len(y) else nan, nan, nan, int(len(y)))
+    from scipy import stats  # here, not at the top: importing it costs about a second (capplan compare reads runs)
+
     slope, intercept, low, high = stats.theilslopes(y, t)
     if np.ptp(y) == 0:
         tau, p_value = 0.0, 1.0
