@@ -16,12 +16,7 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
   normal approximation did about one identical pair in two. A percentile needs ``10 / (1 - q)``
   requests in both runs (10 beyond it), else it is not compared.
 - **Throughput** at the matched offered load (closed model: users; open: arrival rate),
-  the same way; lower is worse. In a stress run each level is one step, and a step that runs slow
-  as a whole (a busier minute) moves all of its seconds: each run's variance of these log
-  statistics is at least the saturated steps' between-step variance (below), the same floor the
-  capacity takes. It is measured on throughput at saturation and applies to the latency of a step
-  as well (at a fixed number of users a step x % slower is x % longer in latency); with think time
-  a low-load step's throughput moves less than that, so the floor is conservative there.
+  the same way; lower is worse.
 - **Error rate**: difference of proportions ``p_new - p_base`` (absolute), Fisher's exact
   test and Newcombe's hybrid score interval (Newcombe, Stat. Med. 17, 1998,
   method 10).
@@ -280,9 +275,8 @@ def compare_runs(levels: Sequence[tuple[LevelWindow, LevelWindow]],
     tests: list[_Test] = []
     warnings: list[str] = []
     short = []
-    between = _between_steps(capacity) if capacity is not None else None
     for base, new in levels:
-        tests += _level_tests(base, new, settings.n_resamples, rng, between)
+        tests += _level_tests(base, new, settings.n_resamples, rng)
         if min(len(base.requests), len(new.requests)) < 10:
             short.append(f"{base.label} ({min(len(base.requests), len(new.requests))} s)")
     if short:
@@ -312,10 +306,7 @@ def _unresolved(tests: Sequence[_Test], settings: CompareSettings, shown: int = 
     return ", ".join(wide[:shown]) + more
 
 
-def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator,
-                 between: tuple[float, float] | None = None) -> list[_Test]:
-    """Latency, throughput and error tests of one matched level; ``between`` is the stress runs'
-    between-step variance of log throughput (:func:`_between_steps`), each level being one step."""
+def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test]:
     wb, wn = block_weights(len(base.requests), n, rng), block_weights(len(new.requests), n, rng)
     blocks = (block_count(len(base.requests)), block_count(len(new.requests)))
     ones_b, ones_n = np.ones((1, len(base.requests))), np.ones((1, len(new.requests)))
@@ -330,17 +321,16 @@ def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Gen
             if fewest < 10.0 / (1.0 - q):
                 continue  # not enough requests beyond the percentile for a stable estimate
             tests.append(_ratio_test(name, base.label, "ms", (point_b[j], point_n[j]), (reps_b[:, j], reps_n[:, j]),
-                                     blocks, between=between))
+                                     blocks))
     if np.all(np.isfinite(base.latency_sum_ms)) and np.all(np.isfinite(new.latency_sum_ms)):
         tests.append(_ratio_test("mean", base.label, "ms",
                                  (_ratio(base.latency_sum_ms, base.requests), _ratio(new.latency_sum_ms, new.requests)),
                                  (weighted_ratio(base.latency_sum_ms, base.requests, wb),
-                                  weighted_ratio(new.latency_sum_ms, new.requests, wn)), blocks, between=between))
+                                  weighted_ratio(new.latency_sum_ms, new.requests, wn)), blocks))
     tests.append(_ratio_test("throughput", base.label, "req/s",
                              (_ratio(base.requests, base.seconds_s), _ratio(new.requests, new.seconds_s)),
                              (weighted_ratio(base.requests, base.seconds_s, wb),
-                              weighted_ratio(new.requests, new.seconds_s, wn)), blocks, higher_worse=False,
-                             between=between))
+                              weighted_ratio(new.requests, new.seconds_s, wn)), blocks, higher_worse=False))
     tests.append(_proportion_test(base, new))
     return [t for t in tests if t is not None]
 
@@ -352,18 +342,22 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
 
 def _ratio_test(metric: str, level: str, unit: str, points: tuple[float, float],
                 reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int], higher_worse: bool = True,
-                note: str = "", between: tuple[float, float] | None = None) -> _Test | None:
-    """t test of log(new/base) with each run's bootstrap variance, at least the between-step one
-    (see the module docstring)."""
+                note: str = "") -> _Test | None:
+    """t test of log(new/base) with each run's bootstrap variance (see the module docstring)."""
     base, new = points
     if not (base > 0 and new > 0 and math.isfinite(base) and math.isfinite(new)):
         return None
-    parts = [_log_variance(values, k) for values, k in zip(reps, blocks, strict=True)]
-    if None in parts:
+    noise = _log_noise(reps, blocks)
+    if noise is None:
         return None
-    noise = _welch(_at_least_between(parts, between, (1, 1))[1])
     test = _wald(metric, level, unit, (base, new), math.log(new / base), noise, higher_worse, note)
     return replace(test, base_ci=_percentile_interval(reps[0]), new_ci=_percentile_interval(reps[1]))
+
+
+def _log_noise(reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int]) -> _Noise | None:
+    """SE of log(new/base) from each run's resamples, each variance × k/(k − 1), Welch–Satterthwaite df."""
+    parts = [_log_variance(values, k) for values, k in zip(reps, blocks, strict=True)]
+    return None if None in parts else _welch(parts)
 
 
 def _log_variance(values: np.ndarray, k: int) -> tuple[float, float] | None:
@@ -497,31 +491,22 @@ def _between_steps(caps: Sequence[CapacityInput]) -> tuple[float, float] | None:
 def _capacity_noise(base: CapacityInput, new: CapacityInput, n: int,
                     rng: np.random.Generator) -> tuple[tuple[float, float], tuple[float, float],
                                                         list[tuple[float, float]]]:
-    """Each run's (log variance, df) of its capacity, and the independent parts of their log ratio's:
-    its plateau seconds' block bootstrap, at least the between-step variance over the plateau's steps."""
-    parts = [_capacity_log_variance(cap, n, rng) for cap in (base, new)]
-    per_run, independent = _at_least_between(parts, _between_steps((base, new)),
-                                             (len(base.plateau), len(new.plateau)))
-    return per_run[0], per_run[1], independent
+    """Each run's (log variance, df) of its capacity, and the independent parts of their log ratio's.
 
-
-def _at_least_between(parts: Sequence[tuple[float, float]], between: tuple[float, float] | None,
-                      steps: tuple[int, int]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Each run's (log variance, df), raised to the pooled between-step variance over its number of
-    steps where that is larger, and the independent parts of the log ratio's variance.
-
-    A run's estimate that averages ``steps`` steps has at least the step-to-step noise of their mean,
-    which the seconds inside the steps cannot show. When both runs take the pooled variance, it is
-    one part with that estimate's df, not two (both rest on the same sum of squares).
+    A run's variance is the larger of its plateau seconds' block bootstrap and the pooled
+    between-step variance (:func:`_between_steps`) divided by its plateau's step count. When
+    both runs take the pooled one it is one part with that estimate's df, not two.
     """
-    per_run, pooled = [], 0
-    for part, count in zip(parts, steps, strict=True):
-        step_variance = between[0] / count if between is not None and count > 0 else math.nan
+    between = _between_steps((base, new))
+    parts, pooled = [], 0
+    for cap in (base, new):
+        part = _capacity_log_variance(cap, n, rng)
+        step_variance = between[0] / len(cap.plateau) if between is not None and cap.plateau else math.nan
         if between is not None and math.isfinite(part[0]) and step_variance > part[0]:
             part, pooled = (step_variance, between[1]), pooled + 1
-        per_run.append(part)
-    independent = [(per_run[0][0] + per_run[1][0], per_run[0][1])] if pooled == 2 else per_run
-    return per_run, independent
+        parts.append(part)
+    independent = [(parts[0][0] + parts[1][0], parts[0][1])] if pooled == 2 else parts
+    return parts[0], parts[1], independent
 
 
 def _difference_test(metric: str, base: tuple[float, tuple[float, float]],

@@ -301,28 +301,6 @@ def test_plateau_steps_that_wander_step_to_step_widen_the_capacity_interval_not_
     assert alarms <= 6, alarms  # 5 % nominal; the seconds alone called about 40 % of these pairs different
 
 
-def _wandering_level(rng: np.random.Generator, wander: float) -> LevelWindow:
-    """A 10 s level step that ran ``wander`` (log sd) fast or slow as a whole: its rate and its latency."""
-    shock = float(rng.normal(0, wander))
-    return _window(rng, seconds=10, rate=100.0 * math.exp(shock), scale_ms=20.0 * math.exp(-shock))
-
-
-def test_a_level_of_a_stress_run_carries_the_step_to_step_noise_its_saturated_steps_show():
-    """Each level of a stress run is one step: a step that ran 4 % slow as a whole is noise the seconds
-    inside it cannot show, and the spread of the saturated steps sizes it."""
-    rng = np.random.default_rng(10)
-    with_steps = seconds_only = 0
-    for i in range(60):
-        levels = [(_wandering_level(rng, 0.04), _wandering_level(rng, 0.04))]
-        capacity = (_wandering_capacity(rng, 0.04), _wandering_capacity(rng, 0.04))
-        fast = CompareSettings(seed=i, n_resamples=300)
-        tested = [m for m in compare_runs(levels, capacity, fast).metrics if m.level == "8 users"]
-        with_steps += any(m.verdict != NO_CHANGE for m in tested)
-        seconds_only += compare_runs(levels, settings=fast).verdict != NO_CHANGE
-    assert with_steps <= 3, (with_steps, seconds_only)  # 5 % nominal
-    assert seconds_only >= 6, seconds_only  # the seconds alone: twice the nominal rate or more
-
-
 def test_the_step_noise_comes_from_every_saturated_step_not_only_the_plateau_it_selected():
     """Steps kept for lying within 5 % of the highest agree by selection; the others show the noise."""
     from dataclasses import replace
