@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         new: Path = typer.Argument(..., metavar="NEW_RUN", help="Run directory of the candidate, same scenario."),
         max_regression: list[str] = typer.Option([], "--max-regression", metavar="METRIC=PCT",
                                                  help="Allowed regression, e.g. p95=10% or capacity=5%; repeat. "
-                                                      "Defaults: latency 10%, throughput and capacity 5%, "
+                                                      "Defaults: latency and throughput 10%, capacity 5%, "
                                                       "error_rate 0.1% (points)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         as_md: bool = typer.Option(False, "--md", help="Print Markdown for a pull-request comment."),

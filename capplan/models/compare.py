@@ -73,11 +73,18 @@ PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9
 """Latency percentiles compared, name and quantile."""
 DEFAULT_MAX_REGRESSION: dict[str, float] = {
     "p50": 0.10, "p90": 0.10, "p95": 0.10, "p99": 0.10, "p99.9": 0.10, "mean": 0.10,
-    "throughput": 0.05, "capacity": 0.05, "error_rate": 0.001,
+    "throughput": 0.10, "capacity": 0.05, "error_rate": 0.001,
 }
-"""Allowed regression per metric: relative for latency, throughput and capacity (10 %, 5 %,
+"""Allowed regression per metric: relative for latency, throughput and capacity (10 %, 10 %,
 5 %); absolute for the error rate (0.1 percentage point). knee, usl_sigma and usl_kappa
-are reported but gate nothing unless given with ``--max-regression``."""
+are reported but gate nothing unless given with ``--max-regression``.
+
+Throughput at a matched number of users is the latency restated: by Little's law X = N / (R + Z),
+so a cycle time x % longer is a throughput x/(1 + x) lower, and the same 10 % as the mean latency
+keeps the two gates in agreement (with think time Z the throughput moves less, so its gate never
+fires before the latency's). The service's own limit is the capacity's 5 %. (A 5 % throughput
+allowance failed a real pair of 120 s-step runs against a 5 % slower target on the 3-user step
+alone: −10.0 % [−12.5, −7.4] where its latency, +10.1 % [+7.1, +13.2], passed its 10 %.)"""
 METRICS = (*(name for name, _ in PERCENTILES), "mean", "throughput", "error_rate", "capacity", "knee",
            "usl_sigma", "usl_kappa")
 REGRESSED, IMPROVED, NO_CHANGE = "regressed", "improved", "no significant change"

@@ -128,6 +128,20 @@ def test_max_regression_overrides_defaults():
     assert allowed["p99"] == pytest.approx(0.10)
 
 
+def test_by_default_a_closed_loop_throughput_gate_never_fires_before_the_mean_latency_gate():
+    """At N users X = N / (R + Z): a mean latency within its allowance is a throughput within its own."""
+    from capplan.models.compare import DEFAULT_MAX_REGRESSION
+
+    longest_cycle = 1.0 + DEFAULT_MAX_REGRESSION["mean"]
+    assert 1.0 - 1.0 / longest_cycle <= DEFAULT_MAX_REGRESSION["throughput"]
+    rng = np.random.default_rng(21)
+    base = _window(rng, 120, 300, 20.0)
+    new = _window(rng, 120, round(300 / 1.09), 20.0 * 1.09)  # 9 % longer cycle: 8.3 % fewer requests
+    tested = {m.metric: m for m in compare_runs([(base, new)]).metrics}
+    assert tested["throughput"].verdict == REGRESSED and not tested["throughput"].fails
+    assert not tested["mean"].fails
+
+
 @pytest.mark.parametrize("text", ["p95", "latency=10%", "p95=ten%", "p95=-5%"])
 def test_bad_max_regression_is_a_usage_error(text):
     with pytest.raises(ConfigError, match="--max-regression"):
