@@ -191,7 +191,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "rescore", "all"))
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--first", type=int, default=0, help="loops: number of the first repeat (its seeds); five: which pair of seeds")
+    parser.add_argument("--first", type=int, default=0,
+                        help="loops: number of the first repeat (its seeds); five: which pair of seeds")
     parser.add_argument("--keep", type=Path, help="loops, five: keep the runs in this folder (loops: for rescore)")
     parser.add_argument("--runs", type=Path, help="rescore: the folder a loops --keep wrote")
     parser.add_argument("--steps", choices=tuple(STEPS), default="default",
