@@ -5,17 +5,21 @@
    a 20 % longer service time. ``compare A B`` must say "no significant change" in >= 19 of
    20; ``compare A C`` must say "regressed" in 20 of 20 with the capacity drop within ±5
    points of the true 1 - 1/1.2 = 16.7 %.
-2. ``five`` — one pair with a 5 % longer service time: significant but allowed with the
+2. ``same`` — ``--repeats`` pairs of identical stress runs at the chosen step timing (``--steps
+   longer``: the 120 s steps the 5 % case needs, where a step that runs slow as a whole stands out
+   against the seconds' noise). Each must say "no significant change".
+3. ``five`` — one pair with a 5 % longer service time: significant but allowed with the
    default thresholds (exit 0), a failure with ``--max-regression capacity=2%`` (exit 1).
-3. ``speed`` — two synthetic 10-minute runs (600 per-second rows with sketches, written by
+4. ``speed`` — two synthetic 10-minute runs (600 per-second rows with sketches, written by
    the real RunWriter), a baseline (one level) and a stress run (10 levels of 60 s):
    ``capplan compare A B --json`` as a whole process, best of 3. Target < 2 s. Baselines
    measured side by side: ``capplan --version`` (interpreter + CLI import) and
    ``capplan analyze A B --json`` of the same runs.
 
-Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|five|speed|all] [--repeats 20] [--steps default|short|long|longer]``;
+Run: ``.venv/bin/python benchmarks/bench_compare.py [loops|same|five|speed|all] [--repeats 20]
+[--steps default|short|long|longer]``;
 ``loops --keep DIR`` keeps the runs, and ``rescore --runs DIR`` compares them again (e.g. after a change to
-the statistics: the same real runs, judged by the new code).
+the statistics: the same real runs, judged by the new code); ``same --keep DIR`` likewise, ``rescore --pairs``.
 (``five --steps longer`` for the 5 % case: about 20 minutes).
 """
 
@@ -92,11 +96,35 @@ def bench_loops(repeats: int, root: Path, first: int = 0) -> None:
     summarise(scores)
 
 
-def bench_rescore(root: Path) -> None:
-    """Compare the kept runs of an earlier ``loops --keep DIR`` again, as (A, B, C) in time order."""
+def bench_rescore(root: Path, pairs: bool = False) -> None:
+    """Compare the kept runs of an earlier ``loops --keep DIR`` again, as (A, B, C) in time order
+    (``pairs``: of ``same --keep DIR``, as (A, B))."""
     runs = sorted(p for p in root.iterdir() if (p / "run.json").is_file()
                   and json.loads((p / "run.json").read_text()).get("status") == "complete")
+    if pairs:
+        quiet = sum(score_pair(i, *runs[2 * i:2 * i + 2]) for i in range(len(runs) // 2))
+        print(f"identical settings: no significant change in {quiet}/{len(runs) // 2}")
+        return
     summarise([score_triple(i, *runs[3 * i:3 * i + 3]) for i in range(len(runs) // 3)])
+
+
+def bench_same(repeats: int, root: Path, first: int = 0) -> None:
+    """Pairs of identical stress runs, ``repeats`` times from pair ``first`` (its seeds; the runs stay in ``root``)."""
+    started, quiet = time.monotonic(), 0
+    for i in range(first, first + repeats):
+        quiet += score_pair(i, stress_run(root, SERVICE_MS, 2000 + 2 * i), stress_run(root, SERVICE_MS, 2001 + 2 * i))
+    print(f"same took {time.monotonic() - started:.0f} s; identical settings: no significant change in "
+          f"{quiet}/{repeats}")
+
+
+def score_pair(i: int, a: Path, b: Path) -> bool:
+    """Whether an identical pair says "no significant change", printed with what changed."""
+    code, same = compare(a, b)
+    changed = [f"{m['metric']}@{m['level']} {m['effect']:+.1%} p_adj {m['p_adjusted']:.2g}" for m in same["metrics"]
+               if m["verdict"] != "no significant change"]
+    print(f"pair {i + 1:2d}: {same['verdict']} exit {code}, capacity {capacity_effect(same):+.1%}; "
+          f"{'; '.join(changed) or '-'}", flush=True)
+    return same["verdict"] == "no significant change"
 
 
 def score_triple(i: int, a: Path, b: Path, c: Path) -> tuple[bool, bool, float]:
@@ -189,12 +217,14 @@ def bench_speed(root: Path) -> None:
 def main() -> None:
     """Parse the part to run and run it in a scratch run store."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", nargs="?", default="all", choices=("loops", "five", "speed", "rescore", "all"))
+    parser.add_argument("part", nargs="?", default="all", choices=("loops", "same", "five", "speed", "rescore", "all"))
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--first", type=int, default=0,
-                        help="loops: number of the first repeat (its seeds); five: which pair of seeds")
-    parser.add_argument("--keep", type=Path, help="loops, five: keep the runs in this folder (loops: for rescore)")
-    parser.add_argument("--runs", type=Path, help="rescore: the folder a loops --keep wrote")
+                        help="loops, same: number of the first repeat (its seeds); five: which pair of seeds")
+    parser.add_argument("--keep", type=Path,
+                        help="loops, same, five: keep the runs in this folder (loops, same: for rescore)")
+    parser.add_argument("--runs", type=Path, help="rescore: the folder a loops --keep (or same --keep) wrote")
+    parser.add_argument("--pairs", action="store_true", help="rescore: the runs are same --keep's pairs")
     parser.add_argument("--steps", choices=tuple(STEPS), default="default",
                         help="stress step timing: capplan's defaults, short 4-6 s steps, long 60 s or longer 120 s steps")
     args = parser.parse_args()
@@ -203,7 +233,7 @@ def main() -> None:
     if args.part == "rescore":
         if args.runs is None or not args.runs.is_dir():
             sys.exit("rescore needs --runs DIR, a folder that loops --keep DIR wrote")
-        bench_rescore(args.runs)
+        bench_rescore(args.runs, args.pairs)
         return
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         root = Path(tmp)
@@ -214,6 +244,8 @@ def main() -> None:
             bench_five(args.keep or root / "five", args.first)
         if args.part in ("loops", "all"):
             bench_loops(args.repeats, args.keep or root / "loops", args.first)
+        if args.part == "same":
+            bench_same(args.repeats, args.keep or root / "same", args.first)
 
 
 if __name__ == "__main__":

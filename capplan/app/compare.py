@@ -40,7 +40,7 @@ def compare_run_dirs(base: Path | str, new: Path | str, settings: CompareSetting
     capacity = None
     if base_run.scenario == "stress":
         capacity = (_capacity(base_run), _capacity(new_run))
-    result = compare_runs(pairs, capacity, settings)
+    result = compare_runs(pairs, capacity, settings, one_curve=base_run.scenario == "stress")
     if extra:
         result = _with_warning(result, extra)
     return RunComparison(str(base_run.path), str(new_run.path), base_run.run_id, new_run.run_id, base_run.scenario,

@@ -84,19 +84,80 @@ def decode_sketches(blobs: Sequence[bytes | None]) -> SketchMatrix | None:
                         np.array([d[4] for d in decoded]))
 
 
-def block_length(n_seconds: int) -> int:
-    """Block length in seconds, ``ceil(K^(1/3))`` (at least 1)."""
-    return max(1, math.ceil(n_seconds ** (1.0 / 3.0) - 1e-9))
+FITTED_BLOCKS_MIN_SECONDS = 50
+"""Shortest window whose block length is fitted to its series. The fit reads autocorrelations up
+to lag ``ceil(sqrt(K)) + 5``, a quarter of a 50-second window; in shorter ones it mostly measures
+its own noise (white-noise series of 15 s came out longer than ``ceil(K^(1/3))`` in 40 % of 300
+draws, of 120 s in 2 %, while AR(1) series with φ = 0.9 of 120 s always did)."""
 
 
-def block_count(n_seconds: int) -> int:
-    """How many blocks of :func:`block_length` make up ``n_seconds``: the window's independent pieces."""
-    return math.ceil(n_seconds / block_length(n_seconds)) if n_seconds > 0 else 0
+def block_length(n_seconds: int, *series: np.ndarray) -> int:
+    """Block length in seconds: ``ceil(K^(1/3))`` (at least 1), or longer where one of the window's
+    per-second ``series`` is dependent over longer spans (windows of at least
+    :data:`FITTED_BLOCKS_MIN_SECONDS`): the largest :func:`politis_white_block_length` of them,
+    rounded up."""
+    rule = max(1, math.ceil(n_seconds ** (1.0 / 3.0) - 1e-9))
+    if n_seconds < FITTED_BLOCKS_MIN_SECONDS:
+        return rule
+    fitted = [politis_white_block_length(x) for x in series]
+    return max([rule] + [math.ceil(b - 1e-9) for b in fitted if math.isfinite(b)])
 
 
-def block_weights(n_seconds: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_resamples, n_seconds)`` counts of how often each second is drawn by a moving-block resample."""
-    b, n_blocks = block_length(n_seconds), block_count(n_seconds)
+def politis_white_block_length(x: np.ndarray) -> float:
+    """The circular block bootstrap's estimated optimal block length of one series.
+
+    Politis & White, "Automatic block-length selection for the dependent bootstrap",
+    Econometric Reviews 23, 2004, with the correction of Patton, Politis & White (Econometric
+    Reviews 28, 2009), as ``arch.bootstrap.optimal_block_length`` computes it (its
+    ``circular`` column; that package takes seconds to import, this takes none):
+    ``b = (2 G² / D)^(1/3) n^(1/3)`` with ``G = Σ h(k/m) |k| γ̂(k)``, ``D = (4/3) (Σ h(k/m) γ̂(k))²``
+    over ``|k| <= m``, the flat-top window ``h(x) = min(1, 2 (1 − |x|))``, and ``m`` twice the
+    first lag after which ``max(5, log10 n)`` autocorrelations all lie inside
+    ``±2 sqrt(log10(n) / n)``; capped at ``ceil(min(3 sqrt(n), n / 3))``. NaN for a series too
+    short for its lags, constant, or not finite (missing seconds are set to the series' mean).
+    """
+    x = np.asarray(x, dtype=float)
+    if x.size and not np.all(np.isfinite(x)):
+        x = np.where(np.isfinite(x), x, np.nanmean(x)) if np.any(np.isfinite(x)) else x
+    n = x.size
+    kn = max(5, int(np.log10(n))) if n > 1 else 5
+    m_max = int(np.ceil(np.sqrt(n))) + kn if n > 0 else 0
+    eps = x - x.mean() if n else x
+    if n <= m_max + 1 or not np.all(np.isfinite(eps)) or not np.any(eps != 0):
+        return math.nan
+    band = 2 * np.sqrt(np.log10(n) / n)
+    acv, abs_acorr = np.zeros(m_max + 1), np.zeros(m_max + 1)
+    first = None
+    for i in range(m_max + 1):
+        cross = float(eps[i:] @ eps[:n - i])
+        acv[i] = cross / n
+        abs_acorr[i] = abs(cross) / math.sqrt(float(eps[i + 1:] @ eps[i + 1:]) * float(eps[:-(i + 1)] @ eps[:-(i + 1)]))
+        if first is None and i >= kn and np.all(abs_acorr[i - kn:i] < band):
+            first = i - kn
+    m = min(2 * max(first, 1) if first is not None else m_max, m_max)
+    k = np.arange(1, m + 1)
+    window = np.where(k / m <= 0.5, 1.0, 2 * (1 - k / m))
+    g = float(np.sum(2 * window * k * acv[1:m + 1]))
+    long_run = float(acv[0] + np.sum(2 * window * acv[1:m + 1]))
+    if long_run == 0:
+        return math.nan
+    b = (2 * g ** 2 / (4 / 3 * long_run ** 2)) ** (1 / 3) * n ** (1 / 3)
+    return float(min(b, np.ceil(min(3 * np.sqrt(n), n / 3))))
+
+
+def block_count(n_seconds: int, block_s: int | None = None) -> int:
+    """How many blocks of ``block_s`` seconds (default :func:`block_length`) make up ``n_seconds``:
+    the window's independent pieces."""
+    b = block_s or block_length(n_seconds)
+    return math.ceil(n_seconds / b) if n_seconds > 0 else 0
+
+
+def block_weights(n_seconds: int, n_resamples: int, rng: np.random.Generator,
+                  block_s: int | None = None) -> np.ndarray:
+    """``(n_resamples, n_seconds)`` counts of how often each second is drawn by a moving-block resample
+    (blocks of ``block_s`` seconds, default :func:`block_length`)."""
+    b = min(block_s or block_length(n_seconds), max(n_seconds, 1))
+    n_blocks = block_count(n_seconds, b)
     starts = rng.integers(0, n_seconds - b + 1, size=(n_resamples, n_blocks))
     index = (starts[:, :, None] + np.arange(b)).reshape(n_resamples, -1)[:, :n_seconds]
     rows = np.repeat(np.arange(n_resamples), n_seconds)

@@ -17,6 +17,23 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
   requests in both runs (10 beyond it), else it is not compared.
 - **Throughput** at the matched offered load (closed model: users; open: arrival rate),
   the same way; lower is worse.
+- **Block length**: ``ceil(K^(1/3))`` seconds, longer where a window of 50 s or more is
+  dependent over longer spans (Politis–White's estimate on its per-second throughput and mean
+  latency, :func:`~capplan.models.bootstrap.block_length`): fewer, longer blocks, so fewer
+  degrees of freedom.
+- **A step that ran slow as a whole** (a busier minute on the machine, a load-generator
+  stall) is noise the seconds inside it cannot show. The levels of a stress run are points of
+  one curve, so each latency and throughput metric's log effects at its k levels are also
+  compared with each other: their scatter beyond the bootstrap variances about the best
+  monotone profile in load order is a between-level variance τ²
+  (:func:`~capplan.models.random_effects.monotone_heterogeneity`, DerSimonian–Laird within
+  the blocks of an isotonic fit), added to every level's variance as a known part, as the
+  DerSimonian–Laird interval takes it. A change that grows or shrinks with the load (a lock
+  that only contends under load) is monotone and adds nothing; so is one the same at every
+  level. (DerSimonian–Laird about the common mean was tried first: it made a regression of
+  +30 % and +60 % at the two highest of five levels "no significant change".) One step off
+  among levels that agree widens that metric's intervals, and its note says by how much.
+  A step off at the lowest or highest level looks like a trend and is not caught.
 - **Error rate**: difference of proportions ``p_new - p_base`` (absolute), Fisher's exact
   test and Newcombe's hybrid score interval (Newcombe, Stat. Med. 17, 1998,
   method 10).
@@ -45,8 +62,9 @@ failed the default 10 % latency allowance on p99 at 3 users, +11.6 % [+5.4, +18.
 change was +5 %: among dozens of noisy tail percentiles, the significant ones are those whose
 estimate the noise pushed up.)
 
-Noise between runs that no single run shows (the machine busier during one of them) is
-not in these intervals; docs/compare.md says how to check it with repeated baselines.
+Noise between runs that no single run shows (the machine busier during the whole of one
+of them, every level alike) is not in these intervals; docs/compare.md says how to check it
+with repeated baselines.
 """
 
 from __future__ import annotations
@@ -58,7 +76,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from capplan.errors import ConfigError
-from capplan.models.bootstrap import SketchMatrix, block_count, block_weights, weighted_quantiles_ms, weighted_ratio
+from capplan.models.bootstrap import (
+    SketchMatrix,
+    block_count,
+    block_length,
+    block_weights,
+    weighted_quantiles_ms,
+    weighted_ratio,
+)
 from capplan.models.proportions import (
     Z95,
     fisher_exact_p,
@@ -68,6 +93,7 @@ from capplan.models.proportions import (
     t_two_sided_p,
     wilson_interval,
 )
+from capplan.models.random_effects import Heterogeneity, monotone_heterogeneity
 
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
 """Latency percentiles compared, name and quantile."""
@@ -246,6 +272,22 @@ class _Test:
 
 
 @dataclass(frozen=True)
+class _Pending:
+    """A per-level ratio metric whose test waits for the spread of its levels (:func:`_with_level_spread`)."""
+
+    metric: str
+    level: str
+    unit: str
+    points: tuple[float, float]
+    log_ratio: float
+    parts: tuple[tuple[float, float], ...]
+    """Each run's (variance of the log statistic, df) from its block bootstrap."""
+    higher_worse: bool
+    base_ci: tuple[float, float]
+    new_ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class _Noise:
     """Standard error of a log ratio and its degrees of freedom (infinite: normal)."""
 
@@ -275,20 +317,26 @@ def parse_max_regression(texts: Sequence[str]) -> dict[str, float]:
 
 def compare_runs(levels: Sequence[tuple[LevelWindow, LevelWindow]],
                  capacity: tuple[CapacityInput, CapacityInput] | None = None,
-                 settings: CompareSettings | None = None) -> Comparison:
-    """Compare matched (base, new) level windows and, for stress runs, their capacities."""
+                 settings: CompareSettings | None = None, one_curve: bool = False) -> Comparison:
+    """Compare matched (base, new) level windows and, for stress runs, their capacities.
+
+    ``one_curve``: the levels are points of one load curve, in load order (a stress run), so
+    each latency and throughput metric takes in the spread of its levels (the module docstring).
+    """
     settings = settings or CompareSettings()
     rng = np.random.default_rng(settings.seed)
     tests: list[_Test] = []
     warnings: list[str] = []
     short = []
+    pending: list[_Test | _Pending] = []
     for base, new in levels:
-        tests += _level_tests(base, new, settings.n_resamples, rng)
+        pending += _level_tests(base, new, settings.n_resamples, rng)
         if min(len(base.requests), len(new.requests)) < 10:
             short.append(f"{base.label} ({min(len(base.requests), len(new.requests))} s)")
     if short:
         warnings.append(f"levels with fewer than 10 steady seconds: {', '.join(short)}; the block bootstrap sees "
                         "little of their correlation, so their intervals may be too narrow: hold levels longer")
+    tests += _with_level_spread(pending, one_curve)
     if capacity is not None:
         tests += _capacity_tests(*capacity, settings.n_resamples, rng)
     unresolved = _unresolved(tests, settings)
@@ -313,11 +361,12 @@ def _unresolved(tests: Sequence[_Test], settings: CompareSettings, shown: int = 
     return ", ".join(wide[:shown]) + more
 
 
-def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test]:
-    wb, wn = block_weights(len(base.requests), n, rng), block_weights(len(new.requests), n, rng)
-    blocks = (block_count(len(base.requests)), block_count(len(new.requests)))
+def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test | _Pending]:
+    bb, bn = _block_s(base), _block_s(new)
+    wb, wn = block_weights(len(base.requests), n, rng, bb), block_weights(len(new.requests), n, rng, bn)
+    blocks = (block_count(len(base.requests), bb), block_count(len(new.requests), bn))
     ones_b, ones_n = np.ones((1, len(base.requests))), np.ones((1, len(new.requests)))
-    tests = []
+    tests: list[_Test | _Pending | None] = []
     if base.sketches is not None and new.sketches is not None:
         qs = [q for _, q in PERCENTILES]
         point_b = weighted_quantiles_ms(base.sketches, ones_b, qs)[0]
@@ -342,29 +391,54 @@ def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Gen
     return [t for t in tests if t is not None]
 
 
+def _block_s(w: LevelWindow) -> int:
+    """The window's bootstrap block length (s), from its per-second throughput and mean latency."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        throughput = np.where(w.seconds_s > 0, w.requests / w.seconds_s, np.nan)
+        latency = np.where(w.requests > 0, w.latency_sum_ms / w.requests, np.nan)
+    return block_length(len(w.requests), throughput, latency)
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> float:
     bottom = float(np.nansum(denominator))
     return float(np.nansum(numerator)) / bottom if bottom > 0 else math.nan
 
 
 def _ratio_test(metric: str, level: str, unit: str, points: tuple[float, float],
-                reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int], higher_worse: bool = True,
-                note: str = "") -> _Test | None:
-    """t test of log(new/base) with each run's bootstrap variance (see the module docstring)."""
+                reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int],
+                higher_worse: bool = True) -> _Pending | None:
+    """log(new/base) with each run's bootstrap (variance × k/(k − 1), df k − 1), to be tested by
+    :func:`_level_test` once the spread of the levels is known."""
     base, new = points
     if not (base > 0 and new > 0 and math.isfinite(base) and math.isfinite(new)):
         return None
-    noise = _log_noise(reps, blocks)
-    if noise is None:
-        return None
-    test = _wald(metric, level, unit, (base, new), math.log(new / base), noise, higher_worse, note)
-    return replace(test, base_ci=_percentile_interval(reps[0]), new_ci=_percentile_interval(reps[1]))
-
-
-def _log_noise(reps: tuple[np.ndarray, np.ndarray], blocks: tuple[int, int]) -> _Noise | None:
-    """SE of log(new/base) from each run's resamples, each variance × k/(k − 1), Welch–Satterthwaite df."""
     parts = [_log_variance(values, k) for values, k in zip(reps, blocks, strict=True)]
-    return None if None in parts else _welch(parts)
+    if None in parts:
+        return None
+    return _Pending(metric, level, unit, points, math.log(new / base), tuple(parts), higher_worse,
+                    _percentile_interval(reps[0]), _percentile_interval(reps[1]))
+
+
+def _with_level_spread(items: Sequence[_Test | _Pending], one_curve: bool) -> list[_Test]:
+    """Each pending metric tested, with the spread of its metric's levels when they are one curve."""
+    spread: dict[str, Heterogeneity] = {}
+    for metric in dict.fromkeys(p.metric for p in items if isinstance(p, _Pending)):
+        same = [p for p in items if isinstance(p, _Pending) and p.metric == metric]
+        spread[metric] = (monotone_heterogeneity([p.log_ratio for p in same],
+                                                 [sum(v for v, _ in p.parts) for p in same])
+                          if one_curve else Heterogeneity(0.0, 0.0, 0))
+    return [item if isinstance(item, _Test) else _level_test(item, spread[item.metric]) for item in items]
+
+
+def _level_test(p: _Pending, spread: Heterogeneity) -> _Test:
+    """t test of log(new/base), Welch–Satterthwaite df; the levels' τ² is one more part, taken as known."""
+    parts, note = list(p.parts), ""
+    if spread.tau2 > 0:
+        parts.append((spread.tau2, math.inf))
+        spread_pct = math.expm1(math.sqrt(spread.tau2))
+        note = f"±{spread_pct:.1%} between-level spread added: the levels scatter beyond their noise"
+    test = _wald(p.metric, p.level, p.unit, p.points, p.log_ratio, _welch(parts), p.higher_worse, note)
+    return replace(test, base_ci=p.base_ci, new_ci=p.new_ci)
 
 
 def _log_variance(values: np.ndarray, k: int) -> tuple[float, float] | None:
@@ -453,8 +527,9 @@ def _floor_log_variance(cap: CapacityInput, n: int, rng: np.random.Generator) ->
         return None
     floor_s = _ratio(w.latency_sum_ms, w.requests) / 1000.0
     think_s = max(cap.knee_concurrency / cap.max_throughput_rps - floor_s, 0.0)
-    reps = weighted_ratio(w.latency_sum_ms, w.requests, block_weights(len(w.requests), n, rng)) / 1000.0 + think_s
-    return _log_variance(reps[np.isfinite(reps) & (reps > 0)], block_count(len(w.requests)))
+    b = _block_s(w)
+    reps = weighted_ratio(w.latency_sum_ms, w.requests, block_weights(len(w.requests), n, rng, b)) / 1000.0 + think_s
+    return _log_variance(reps[np.isfinite(reps) & (reps > 0)], block_count(len(w.requests), b))
 
 
 def _log_interval(value: float, part: tuple[float, float]) -> tuple[float, float]:
@@ -467,10 +542,11 @@ def _capacity_log_variance(cap: CapacityInput, n: int, rng: np.random.Generator)
     """(variance, df) of log(max throughput): block bootstrap of the plateau steps' mean throughput
     (df: their blocks − 1), else from its CI (df infinite: the CI already carries its own t)."""
     if cap.plateau:
-        reps = np.mean([weighted_ratio(w.requests, w.seconds_s, block_weights(len(w.requests), n, rng))
-                        for w in cap.plateau], axis=0)
+        blocks = [_block_s(w) for w in cap.plateau]
+        reps = np.mean([weighted_ratio(w.requests, w.seconds_s, block_weights(len(w.requests), n, rng, b))
+                        for w, b in zip(cap.plateau, blocks, strict=True)], axis=0)
         part = _log_variance(reps[np.isfinite(reps) & (reps > 0)],
-                             sum(block_count(len(w.requests)) for w in cap.plateau))
+                             sum(block_count(len(w.requests), b) for w, b in zip(cap.plateau, blocks, strict=True)))
         if part is not None:
             return part
     lo, hi = cap.max_throughput_ci_rps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -223,6 +224,59 @@ def test_identical_short_levels_raise_at_most_one_false_alarm_in_twenty(seconds)
         base, new = _window(rng, seconds=seconds), _window(rng, seconds=seconds)
         alarms += compare_runs([(base, new)], settings=CompareSettings(seed=i, n_resamples=400)).verdict != NO_CHANGE
     assert alarms <= 3, alarms
+
+
+def _levels(rng: np.random.Generator, scales_ms: tuple[float, ...], seconds: int = 60) -> list[LevelWindow]:
+    """One window per level of a stress curve (labelled by its users), each with its own median latency."""
+    return [replace(_window(rng, seconds, 200.0, scale), label=f"{2 + i} users") for i, scale in enumerate(scales_ms)]
+
+
+def _curve(base_ms: tuple[float, ...], new_ms: tuple[float, ...], seed: int, seconds: int = 60):
+    rng = np.random.default_rng(seed)
+    pairs = list(zip(_levels(rng, base_ms, seconds), _levels(rng, new_ms, seconds), strict=True))
+    return compare_runs(pairs, one_curve=True)
+
+
+def test_one_step_that_ran_slow_as_a_whole_is_not_a_regression_among_levels_that_agree():
+    """A step 8 % slower as a whole (a busier minute) in the middle of levels that did not change: the
+    seconds inside it cannot show that noise, the other levels can (two real pairs of identical
+    120 s-step runs each read one such step as a change at p < 0.001)."""
+    result = _curve((20.0,) * 5, (20.0, 21.6, 20.0, 20.0, 20.0), seed=21)
+    slow = [m for m in result.metrics if m.level == "3 users" and m.metric in ("p50", "mean")]
+    assert all(m.effect > 0.05 for m in slow), slow
+    assert all(m.verdict == NO_CHANGE and "between-level spread" in m.note for m in slow), slow
+    assert result.verdict == NO_CHANGE
+
+
+def test_the_same_slow_step_is_a_regression_without_the_other_levels():
+    """The test above is not passing for want of power: the step alone reads as regressed."""
+    rng = np.random.default_rng(21)
+    base, new = _levels(rng, (20.0,) * 5), _levels(rng, (20.0, 21.6, 20.0, 20.0, 20.0))
+    assert compare_runs([(base[1], new[1])]).verdict == REGRESSED
+
+
+@pytest.mark.parametrize("new_ms", [(20.0, 20.0, 20.0, 26.0, 32.0), (20.0, 20.0, 20.0, 20.0, 26.0)])
+def test_a_regression_that_grows_with_load_is_found_at_the_levels_it_hits(new_ms):
+    """A change that differs from level to level is signal: a lock that only contends under load.
+    (DerSimonian–Laird over all levels widened every interval here and called both "no significant change".)"""
+    result = _curve((20.0,) * 5, new_ms, seed=22)
+    assert result.verdict == REGRESSED
+    hit = [m for m in result.metrics if m.metric in ("p50", "mean") and m.level == "6 users"]
+    assert all(m.verdict == REGRESSED for m in hit), hit
+
+
+def test_a_change_the_same_at_every_level_adds_no_spread_and_keeps_its_power():
+    result = _curve((20.0,) * 4, (22.0,) * 4, seed=23, seconds=20)
+    means = [m for m in result.metrics if m.metric == "mean"]
+    assert len(means) == 4 and all(m.verdict == REGRESSED for m in means), means
+    assert all(m.effect_ci[1] - m.effect_ci[0] < 0.1 for m in means), means  # the spread, if any, stays small
+
+
+def test_levels_that_are_not_one_curve_take_no_spread():
+    """A spike run's before, surge and after are phases, not points of one curve in load order."""
+    rng = np.random.default_rng(21)
+    pairs = list(zip(_levels(rng, (20.0,) * 5), _levels(rng, (20.0, 21.6, 20.0, 20.0, 20.0)), strict=True))
+    assert all("spread" not in m.note for m in compare_runs(pairs).metrics)
 
 
 def _capacity(rng: np.random.Generator, rate: float, floor_ms: float = 20.0, seconds: int = 10):

@@ -1,0 +1,93 @@
+"""How much more a set of effect estimates differ than their own standard errors allow.
+
+When one change is measured at several load levels, each level's estimate ``y_i`` carries its
+sampling variance ``v_i``, and the levels may differ by more: a whole step that ran slow (a
+busier minute on the machine, a load-generator stall), which the seconds inside that step
+cannot show. DerSimonian and Laird ("Meta-analysis in clinical trials", Controlled Clinical
+Trials 7, 1986) estimate that extra between-estimate variance by the method of moments:
+
+    w_i = 1 / v_i,   ȳ = Σ w_i y_i / Σ w_i,   Q = Σ w_i (y_i − ȳ)²   (Cochran's Q, k − 1 df)
+    τ² = max(0, (Q − (k − 1)) / (Σ w_i − Σ w_i² / Σ w_i))
+
+τ² is 0 when the estimates scatter no more than their variances say.
+
+A change may also *differ* from level to level: a lock that only contends under load hurts
+the high levels and not the low ones, and that is signal, not noise.
+:func:`monotone_heterogeneity` therefore measures the scatter about the best monotone profile
+(weighted isotonic regression, rising or falling with the load, whichever fits better): the
+same moment estimator within each block of levels the fit pools, summed over the blocks
+(Q and its df are additive, as the denominators are). An effect that grows or shrinks with
+the load leaves τ² at 0; one level off in the middle of levels that agree does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """The between-estimate variance ``tau2`` (in the effects' squared unit), Cochran's ``q`` and its ``df``."""
+
+    tau2: float
+    q: float
+    df: int
+
+
+_NONE = Heterogeneity(0.0, 0.0, 0)
+
+
+def dersimonian_laird(effects: Sequence[float], variances: Sequence[float]) -> Heterogeneity:
+    """DerSimonian–Laird τ² of ``effects`` with within-estimate ``variances`` (see the module docstring).
+
+    Estimates whose variance is not positive and finite are left out; fewer than two left
+    give τ² = 0 with 0 df (one estimate cannot show any spread).
+    """
+    y, w = _usable(effects, variances)
+    return _pooled([(y, w)])
+
+
+def monotone_heterogeneity(effects: Sequence[float], variances: Sequence[float]) -> Heterogeneity:
+    """τ² of ``effects`` (in load order) about their best monotone profile (see the module docstring).
+
+    Unusable estimates are left out as in :func:`dersimonian_laird`; the direction whose
+    weighted residual sum of squares is smaller is taken.
+    """
+    from scipy.optimize import isotonic_regression
+
+    y, w = _usable(effects, variances)
+    if y.size < 3:
+        return _NONE  # two levels are always monotone
+    best = None
+    for increasing in (True, False):
+        fit = isotonic_regression(y, weights=w, increasing=increasing)
+        groups = [(y[a:b], w[a:b]) for a, b in zip(fit.blocks[:-1], fit.blocks[1:], strict=True)]
+        result = _pooled(groups)
+        if best is None or result.q < best.q:
+            best = result
+    return best
+
+
+def _usable(effects: Sequence[float], variances: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    y, v = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
+    keep = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    return y[keep], 1.0 / v[keep]
+
+
+def _pooled(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> Heterogeneity:
+    """The moment estimator with Q, df and the denominator summed over groups of (effects, weights)."""
+    q = scale = 0.0
+    df = 0
+    for y, w in groups:
+        if y.size < 2:
+            continue
+        mean = float(np.sum(w * y) / np.sum(w))
+        q += float(np.sum(w * (y - mean) ** 2))
+        scale += float(np.sum(w) - np.sum(w ** 2) / np.sum(w))
+        df += int(y.size - 1)
+    if df == 0:
+        return _NONE
+    return Heterogeneity(max(0.0, (q - df) / scale), q, df)
