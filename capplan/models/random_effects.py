@@ -15,9 +15,10 @@ A change may also *differ* from level to level: a lock that only contends under 
 the high levels and not the low ones, and that is signal, not noise.
 :func:`monotone_heterogeneity` therefore measures the scatter about the best monotone profile
 (weighted isotonic regression, rising or falling with the load, whichever fits better): the
-same moment estimator within each block of levels the fit pools, summed over the blocks
-(Q and its df are additive, as the denominators are). An effect that grows or shrinks with
-the load leaves τ² at 0; one level off in the middle of levels that agree does not.
+same moment estimator within each block of levels the fit pools (levels fitted to one value
+are one block), summed over the blocks (Q and its df are additive, as the denominators
+are). An effect that grows or shrinks with the load leaves τ² at 0; one level off in the
+middle of levels that agree does not.
 """
 
 from __future__ import annotations
@@ -63,12 +64,27 @@ def monotone_heterogeneity(effects: Sequence[float], variances: Sequence[float])
         return _NONE  # two levels are always monotone
     best = None
     for increasing in (True, False):
-        fit = isotonic_regression(y, weights=w, increasing=increasing)
-        groups = [(y[a:b], w[a:b]) for a, b in zip(fit.blocks[:-1], fit.blocks[1:], strict=True)]
+        bounds = _distinct_levels(isotonic_regression(y, weights=w, increasing=increasing), w)
+        groups = [(y[a:b], w[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         result = _pooled(groups)
         if best is None or result.q < best.q:
             best = result
     return best
+
+
+def _distinct_levels(fit, w: np.ndarray) -> np.ndarray:
+    """The fit's block boundaries with adjacent blocks of one fitted value joined.
+
+    The pool-adjacent-violators fit may leave ties as separate blocks or pool them, as rounding
+    falls; the profile's degrees of freedom are its distinct values (Meyer and Woodroofe, "On the
+    degrees of freedom in shape-restricted regression", Ann. Statist. 28, 2000), so ties are one.
+    Values closer than a millionth of the smallest standard error (or than rounding) are ties:
+    a tolerance that does not move with where the effects lie.
+    """
+    starts = fit.blocks[:-1]
+    tolerance = 1e-6 / np.sqrt(np.max(w)) + 16 * np.finfo(float).eps * float(np.max(np.abs(fit.x)))
+    keep = [0] + [i for i in range(1, starts.size) if abs(fit.x[starts[i]] - fit.x[starts[i - 1]]) > tolerance]
+    return np.append(starts[keep], fit.blocks[-1])
 
 
 def _usable(effects: Sequence[float], variances: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

@@ -87,3 +87,13 @@ def test_the_monotone_profile_leaves_no_more_scatter_than_the_common_mean(pairs)
 
 def test_two_levels_are_always_monotone():
     assert monotone_heterogeneity([0.0, 0.5], [1e-4, 1e-4]).tau2 == 0.0
+
+
+def test_levels_fitted_to_one_value_are_one_block_however_rounding_splits_them():
+    """Four tied levels: pool-adjacent-violators pools them or not as the shift's rounding falls."""
+    effects = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+    variances = [1.0, 0.25, 0.375, 1.0, 0.125, 0.125]
+    here = monotone_heterogeneity(effects, variances)
+    for shift in (-1.5, -0.3, 0.7, 2.0):
+        there = monotone_heterogeneity(effects + shift, variances)
+        assert (there.tau2, there.q, there.df) == pytest.approx((here.tau2, here.q, here.df))
