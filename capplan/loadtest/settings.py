@@ -76,8 +76,9 @@ class LoadTestSettings:
                          key="ramp", section=_SCENARIO, ge=0)
     hold_s: float = knob(30.0, "--hold", "Time the expected load is held.", scenarios=("baseline",),
                          kind="duration", key="hold", section=_SCENARIO, gt=0)
-    step_s: float = knob(10.0, "--step-duration", "Minimum time per step.", scenarios=("stress",),
-                         kind="duration", key="step_duration", section=_SCENARIO, gt=0)
+    step_s: float = knob(10.0, "--step-duration", "Minimum time per step; the steady part it is held for is "
+                         "this less --settle.", scenarios=("stress",), kind="duration", key="step_duration",
+                         section=_SCENARIO, gt=0)
     max_step_s: float = knob(20.0, "--max-step-duration", "Longest wait for a step to reach steady state.",
                              scenarios=("stress",), kind="duration", key="max_step_duration", section=_SCENARIO,
                              gt=0)

@@ -2,7 +2,8 @@
 
 The controller climbs geometrically (``start_level`` x ``growth`` per step) and holds each
 step until its throughput is steady (:func:`capplan.loadtest.shapes.find_steady_start`
-on the seconds after the ramp transient), at least ``step_s`` and at most ``max_step_s``.
+on the seconds after the ramp transient): until it has ``step_s − settle_s`` steady seconds
+(at least ``step_s`` in all), and at most ``max_step_s``.
 After each step it stops climbing when
 
 - a latency or error SLO is breached, or the error rate passes ``error_rate_max``;
@@ -118,13 +119,22 @@ class StressController:
         step, cfg = self._current, self.cfg
         start = find_steady_start(series, cfg.steady)
         out_of_time = t_s >= cfg.max_duration_s
-        if start is not None and (elapsed >= cfg.step_s or out_of_time):
+        if start is not None and (self._held(elapsed, len(series) - start) or out_of_time):
             return self._complete(t_s, start)
         if elapsed >= cfg.max_step_s or out_of_time:
             self.notes.append(f"step {step.index} ({self._fmt(step.level)}) never reached steady state "
                               f"within {elapsed:.0f}s; its last {cfg.steady.min_steady_s}s were used")
             return self._complete(t_s, max(0, len(series) - cfg.steady.min_steady_s))
         return None
+
+    def _held(self, elapsed_s: float, steady_s: int) -> bool:
+        """A steady step is held ``step_s`` in all, ``step_s − settle_s`` of them steady, or to ``max_step_s``.
+
+        A ramp transient that outlasts the settle time does not shorten the window measured.
+        """
+        cfg = self.cfg
+        wanted_s = max(cfg.steady.min_steady_s, cfg.step_s - cfg.steady.settle_s)
+        return elapsed_s >= cfg.max_step_s or (elapsed_s >= cfg.step_s and steady_s >= wanted_s)
 
     def _complete(self, t_s: float, steady_index: int) -> StepComplete:
         step = self._current

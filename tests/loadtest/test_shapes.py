@@ -150,3 +150,16 @@ def test_unsteady_step_is_closed_at_max_step_duration_with_a_note():
         t += 1
     assert d.end_s == 8
     assert ctl.notes and "never reached steady state" in ctl.notes[0]
+
+
+def test_a_step_whose_ramp_outlasts_the_settle_time_is_held_for_its_full_steady_window():
+    """Three ramp seconds after the 2 s settle: the step runs on until 8 steady seconds are in."""
+    ctl = StressController(StressConfig(step_s=10, max_step_s=20, refine_steps=0))
+    t, d = 0.0, None
+    while not isinstance(d, StepComplete):
+        n = int(max(0, t - 2))
+        d = ctl.decide(t, ([40.0, 70.0, 85.0] + [100.0] * 20)[:n])
+        t += 1
+    assert d.end_s > 10
+    assert d.end_s - d.steady_start_s >= 8
+    assert not ctl.notes
