@@ -119,7 +119,7 @@ class StressController:
         step, cfg = self._current, self.cfg
         start = find_steady_start(series, cfg.steady)
         out_of_time = t_s >= cfg.max_duration_s
-        if start is not None and (self._held(elapsed, len(series) - start) or out_of_time):
+        if start is not None and (self._held(elapsed, elapsed - cfg.steady.settle_s - start) or out_of_time):
             return self._complete(t_s, start)
         if elapsed >= cfg.max_step_s or out_of_time:
             self.notes.append(f"step {step.index} ({self._fmt(step.level)}) never reached steady state "
@@ -127,10 +127,12 @@ class StressController:
             return self._complete(t_s, max(0, len(series) - cfg.steady.min_steady_s))
         return None
 
-    def _held(self, elapsed_s: float, steady_s: int) -> bool:
+    def _held(self, elapsed_s: float, steady_s: float) -> bool:
         """A steady step is held ``step_s`` in all, ``step_s − settle_s`` of them steady, or to ``max_step_s``.
 
-        A ramp transient that outlasts the settle time does not shorten the window measured.
+        ``steady_s`` runs from the steady start to now, as the window :meth:`_complete` reports
+        (the series lags the clock by the second still being recorded). A ramp transient that
+        outlasts the settle time does not shorten the window measured.
         """
         cfg = self.cfg
         wanted_s = max(cfg.steady.min_steady_s, cfg.step_s - cfg.steady.settle_s)

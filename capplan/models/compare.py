@@ -93,7 +93,7 @@ from capplan.models.proportions import (
     t_two_sided_p,
     wilson_interval,
 )
-from capplan.models.random_effects import Heterogeneity, monotone_heterogeneity
+from capplan.models.random_effects import NO_SPREAD, Heterogeneity, monotone_heterogeneity
 
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
 """Latency percentiles compared, name and quantile."""
@@ -426,7 +426,7 @@ def _with_level_spread(items: Sequence[_Test | _Pending], one_curve: bool) -> li
         same = [p for p in items if isinstance(p, _Pending) and p.metric == metric]
         spread[metric] = (monotone_heterogeneity([p.log_ratio for p in same],
                                                  [sum(v for v, _ in p.parts) for p in same])
-                          if one_curve else Heterogeneity(0.0, 0.0, 0))
+                          if one_curve else NO_SPREAD)
     return [item if isinstance(item, _Test) else _level_test(item, spread[item.metric]) for item in items]
 
 

@@ -38,7 +38,8 @@ class Heterogeneity:
     df: int
 
 
-_NONE = Heterogeneity(0.0, 0.0, 0)
+NO_SPREAD = Heterogeneity(0.0, 0.0, 0)
+"""No between-estimate spread (what one estimate, or estimates that need not agree, carry)."""
 
 
 def dersimonian_laird(effects: Sequence[float], variances: Sequence[float]) -> Heterogeneity:
@@ -61,7 +62,7 @@ def monotone_heterogeneity(effects: Sequence[float], variances: Sequence[float])
 
     y, w = _usable(effects, variances)
     if y.size < 3:
-        return _NONE  # two levels are always monotone
+        return NO_SPREAD  # two levels are always monotone
     best = None
     for increasing in (True, False):
         bounds = _distinct_levels(isotonic_regression(y, weights=w, increasing=increasing), w)
@@ -105,5 +106,5 @@ def _pooled(groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> Heterogeneity:
         scale += float(np.sum(w) - np.sum(w ** 2) / np.sum(w))
         df += int(y.size - 1)
     if df == 0:
-        return _NONE
+        return NO_SPREAD
     return Heterogeneity(max(0.0, (q - df) / scale), q, df)
