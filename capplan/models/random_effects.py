@@ -25,8 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def monotone_heterogeneity(effects: Sequence[float], variances: Sequence[float])
     return best
 
 
-def _distinct_levels(fit, w: np.ndarray) -> np.ndarray:
+def _distinct_levels(fit: OptimizeResult, w: np.ndarray) -> np.ndarray:
     """The fit's block boundaries with adjacent blocks of one fitted value joined.
 
     The pool-adjacent-violators fit may leave ties as separate blocks or pool them, as rounding
