@@ -39,10 +39,12 @@ capacity, each metric gets an effect, a 95 % interval, a p-value and a verdict:
   method 10).
 - **Capacity** (stress runs): the saturation estimate's max throughput (relative; its
   plateau resampled the same way, else its own interval). The steps at or past the knee all
-  measure one capacity, so their spread, pooled over both runs and divided by the plateau's
-  steps, is a second estimate of its noise, the one that sees a step that ran slow as a whole
+  measure one capacity, so their spread beyond each step's own resampled noise, pooled over
+  both runs (DerSimonian–Laird τ² about each run's mean), sees a step that ran slow as a whole
   (a busier minute; a run whose stop rule ended it after one saturated step, whose plateau is
-  then that one step): each run takes the larger of the two. The knee and the USL σ, κ
+  then that one step): τ² over the plateau's step count is added to each run's variance, with
+  the degrees of freedom of its Q (Welch–Satterthwaite), so a spread seen in few steps widens
+  the interval by its own uncertainty. The knee and the USL σ, κ
   with the intervals :func:`~capplan.models.saturation.estimate_saturation` gives (σ, κ
   absolute differences, their standard errors from those intervals).
 
@@ -93,7 +95,7 @@ from capplan.models.proportions import (
     t_two_sided_p,
     wilson_interval,
 )
-from capplan.models.random_effects import NO_SPREAD, Heterogeneity, monotone_heterogeneity
+from capplan.models.random_effects import NO_SPREAD, Heterogeneity, monotone_heterogeneity, pooled_heterogeneity
 
 PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p99.9", 0.999))
 """Latency percentiles compared, name and quantile."""
@@ -555,20 +557,25 @@ def _capacity_log_variance(cap: CapacityInput, n: int, rng: np.random.Generator)
     return math.nan, math.inf
 
 
-def _between_steps(caps: Sequence[CapacityInput]) -> tuple[float, float] | None:
-    """(variance, df) of one saturated step's log throughput about its run's mean, pooled over
-    the runs: the steps at or past the knee all measure one capacity, and their spread holds the
-    step-to-step noise (a busier moment, a slower step) that the seconds of one step cannot show.
-    All of them, not only the plateau's: steps selected for lying within 5 % of the highest have
-    a truncated spread (the plateau windows stand in when no saturated ones are given)."""
-    squares, df = 0.0, 0
+def _step_spread(caps: Sequence[CapacityInput], n: int, rng: np.random.Generator) -> Heterogeneity:
+    """τ² of one saturated step's log throughput about its run's mean beyond the step's own
+    resampled variance (DerSimonian–Laird, pooled over the runs): the steps at or past the knee
+    all measure one capacity, and their excess spread is the step-to-step noise (a busier
+    moment, a slower step) that the seconds of one step cannot show. All of them, not only the
+    plateau's: steps selected for lying within 5 % of the highest have a truncated spread (the
+    plateau windows stand in when no saturated ones are given)."""
+    groups = []
     for cap in caps:
-        logs = np.array([math.log(_ratio(w.requests, w.seconds_s)) for w in cap.saturated or cap.plateau
-                         if _ratio(w.requests, w.seconds_s) > 0])
-        if logs.size >= 2:
-            squares += float(np.sum((logs - logs.mean()) ** 2))
-            df += logs.size - 1
-    return (squares / df, float(df)) if df else None
+        logs, variances = [], []
+        for w in cap.saturated or cap.plateau:
+            b = _block_s(w)
+            reps = weighted_ratio(w.requests, w.seconds_s, block_weights(len(w.requests), n, rng, b))
+            part = _log_variance(reps[np.isfinite(reps) & (reps > 0)], block_count(len(w.requests), b))
+            if part is not None and _ratio(w.requests, w.seconds_s) > 0:
+                logs.append(math.log(_ratio(w.requests, w.seconds_s)))
+                variances.append(part[0])
+        groups.append((logs, variances))
+    return pooled_heterogeneity(groups)
 
 
 def _capacity_noise(base: CapacityInput, new: CapacityInput, n: int,
@@ -576,20 +583,24 @@ def _capacity_noise(base: CapacityInput, new: CapacityInput, n: int,
                                                         list[tuple[float, float]]]:
     """Each run's (log variance, df) of its capacity, and the independent parts of their log ratio's.
 
-    A run's variance is the larger of its plateau seconds' block bootstrap and the pooled
-    between-step variance (:func:`_between_steps`) divided by its plateau's step count. When
-    both runs take the pooled one it is one part with that estimate's df, not two.
+    A run's variance is its plateau seconds' block bootstrap plus the step spread τ²
+    (:func:`_step_spread`) over its plateau's step count, the degrees of freedom of the sum by
+    Welch–Satterthwaite (τ² carries the df of its Q: a spread seen in two steps is uncertain).
+    The log ratio's parts are the two bootstraps and the one τ² term both runs share.
     """
-    between = _between_steps((base, new))
-    parts, pooled = [], 0
+    spread = _step_spread((base, new), n, rng)
+    shown, independent, extra = [], [], 0.0
     for cap in (base, new):
         part = _capacity_log_variance(cap, n, rng)
-        step_variance = between[0] / len(cap.plateau) if between is not None and cap.plateau else math.nan
-        if between is not None and math.isfinite(part[0]) and step_variance > part[0]:
-            part, pooled = (step_variance, between[1]), pooled + 1
-        parts.append(part)
-    independent = [(parts[0][0] + parts[1][0], parts[0][1])] if pooled == 2 else parts
-    return parts[0], parts[1], independent
+        independent.append(part)
+        if spread.tau2 > 0 and cap.plateau and math.isfinite(part[0]):
+            extra += spread.tau2 / len(cap.plateau)
+            noise = _welch([part, (spread.tau2 / len(cap.plateau), float(spread.df))])
+            part = (noise.se ** 2, noise.df)
+        shown.append(part)
+    if extra > 0:
+        independent.append((extra, float(spread.df)))  # one estimate of τ², in both runs' variances
+    return shown[0], shown[1], independent
 
 
 def _difference_test(metric: str, base: tuple[float, tuple[float, float]],

@@ -56,6 +56,15 @@ def dersimonian_laird(effects: Sequence[float], variances: Sequence[float]) -> H
     return _pooled([(y, w)])
 
 
+def pooled_heterogeneity(groups: Sequence[tuple[Sequence[float], Sequence[float]]]) -> Heterogeneity:
+    """τ² of estimates that agree within each group (effects, variances), pooled over the groups.
+
+    Each group has its own mean (the steps of one run about that run's capacity); Q, its df
+    and the moment estimator's denominator are summed over the groups.
+    """
+    return _pooled([_usable(effects, variances) for effects, variances in groups])
+
+
 def monotone_heterogeneity(effects: Sequence[float], variances: Sequence[float]) -> Heterogeneity:
     """τ² of ``effects`` (in load order) about their best monotone profile (see the module docstring).
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capplan.models.random_effects import dersimonian_laird, monotone_heterogeneity
+from capplan.models.random_effects import dersimonian_laird, monotone_heterogeneity, pooled_heterogeneity
 
 # The 13 BCG vaccine trials (Colditz et al., JAMA 271, 1994), as in metafor's dat.bcg: vaccinated
 # TB positive, negative, control TB positive, negative.
@@ -97,3 +97,15 @@ def test_levels_fitted_to_one_value_are_one_block_however_rounding_splits_them()
     for shift in (-1.5, -0.3, 0.7, 2.0):
         there = monotone_heterogeneity(effects + shift, variances)
         assert (there.tau2, there.q, there.df) == pytest.approx((here.tau2, here.q, here.df))
+
+
+def test_groups_pooled_keep_their_own_means():
+    """Steps of two runs about each run's own capacity: moving one run leaves the spread as it was,
+    and one group alone is plain DerSimonian–Laird."""
+    first, second = ([0.00, 0.04, -0.03], [4e-4] * 3), ([0.10, 0.13], [4e-4] * 2)
+    pooled = pooled_heterogeneity([first, second])
+    moved = pooled_heterogeneity([first, (np.array(second[0]) - 0.3, second[1])])
+    assert (moved.tau2, moved.q, moved.df) == pytest.approx((pooled.tau2, pooled.q, pooled.df))
+    assert pooled.df == 3
+    assert pooled_heterogeneity([first]) == dersimonian_laird(*first)
+    assert pooled.q == pytest.approx(dersimonian_laird(*first).q + dersimonian_laird(*second).q)
