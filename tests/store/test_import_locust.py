@@ -97,7 +97,11 @@ def test_a_history_without_requests_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def locust_csv_prefix(tmp_path_factory) -> Path:
     """A real 12 s headless Locust run (8 users, --csv-full-history) against a 400 rps target."""
-    work = tmp_path_factory.mktemp("locust")
+    return _locust_run(tmp_path_factory.mktemp("locust"))
+
+
+def _locust_run(work: Path) -> Path:
+    """Run Locust into ``work`` (see :func:`locust_csv_prefix`); the CSV prefix."""
     (work / "locustfile.py").write_text(_LOCUSTFILE)
     locust = Path(sys.executable).with_name("locust")
     with start_target(TargetSettings(port=0, slots=4, service_ms=10)) as target:
@@ -120,9 +124,13 @@ def test_a_real_locust_run_imports_with_every_request_counted(locust_csv_prefix,
 
 
 @pytest.mark.slow
-def test_a_real_locust_run_matches_capacity_and_littles_law(locust_csv_prefix, tmp_path):
-    """8 closed-loop users on a 4-slot, 10 ms target: X = C/S = 400 rps and X*R = 8 users."""
-    run = read_run(import_locust_csv(locust_csv_prefix, root=tmp_path, settle_s=1.0))
+@pytest.mark.flaky(reruns=2, reruns_delay=2)  # real load timed on 2 shared cores, as tests/conftest.py does
+def test_a_real_locust_run_matches_capacity_and_littles_law(tmp_path):
+    """8 closed-loop users on a 4-slot, 10 ms target: X = C/S = 400 rps and X*R = 8 users.
+
+    Its own run, so that a retry measures again (one fresh clone on 2026-12-04 read 349 req/s).
+    """
+    run = read_run(import_locust_csv(_locust_run(tmp_path), root=tmp_path / "runs", settle_s=1.0))
     (step,) = run.steps.itertuples()
     assert step.users == 8
     assert step.throughput_rps == pytest.approx(400, rel=0.1)
