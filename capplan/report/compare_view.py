@@ -10,7 +10,14 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from capplan.models.compare import CAPACITY_WEIGHT, REGRESSED, Comparison, MetricComparison, RunComparison
+from capplan.models.compare import (
+    ACROSS_LEVELS,
+    CAPACITY_WEIGHT,
+    REGRESSED,
+    Comparison,
+    MetricComparison,
+    RunComparison,
+)
 from capplan.report.facts import ChartSpec
 from capplan.report.view import ReportView, Section, Table, Verdict
 
@@ -124,7 +131,7 @@ def latency_figure(result: RunComparison):
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    p95 = [m for m in result.comparison.metrics if m.metric == "p95"]
+    p95 = [m for m in result.comparison.metrics if m.metric == "p95" and m.level != ACROSS_LEVELS]
     for name, pick, ci in (("base", lambda m: m.base, lambda m: m.base_ci), ("new", lambda m: m.new, lambda m: m.new_ci)):
         ys = [pick(m) for m in p95]
         fig.add_trace(go.Scatter(
