@@ -472,7 +472,7 @@ def _across_levels_test(same: Sequence[_Pending]) -> _Test:
         parts.append((spread.tau2 / k, float(spread.df)))
         note += f"; ±{math.expm1(math.sqrt(spread.tau2)):.1%} between-level spread added"
     points = tuple(math.exp(float(np.mean([math.log(p.points[run]) for p in same]))) for run in (0, 1))
-    own = [_welch([(v / k ** 2, df) for p in same for v, df in (p.parts[run],)]) for run in (0, 1)]
+    own = [_welch([(p.parts[run][0] / k ** 2, p.parts[run][1]) for p in same]) for run in (0, 1)]
     test = _wald(first.metric, ACROSS_LEVELS, first.unit, points, float(np.mean([p.log_ratio for p in same])),
                  _welch(parts), first.higher_worse, note)
     return replace(test, base_ci=_log_interval(points[0], (own[0].se ** 2, own[0].df)),
