@@ -439,25 +439,30 @@ def _ratio_test(metric: str, level: str, unit: str, points: tuple[float, float],
                     _percentile_interval(reps[0]), _percentile_interval(reps[1]))
 
 
+def _by_metric(items: Sequence[_Test | _Pending]) -> dict[str, list[_Pending]]:
+    """The pending per-level tests of each metric, levels in the order given (load order)."""
+    groups: dict[str, list[_Pending]] = {}
+    for p in items:
+        if isinstance(p, _Pending):
+            groups.setdefault(p.metric, []).append(p)
+    return groups
+
+
+def _log_effects(same: Sequence[_Pending]) -> tuple[list[float], list[float]]:
+    """The levels' log ratios and their variances (both runs' bootstrap parts)."""
+    return [p.log_ratio for p in same], [sum(v for v, _ in p.parts) for p in same]
+
+
 def _with_level_spread(items: Sequence[_Test | _Pending], one_curve: bool) -> list[_Test]:
     """Each pending metric tested, with the spread of its metric's levels when they are one curve."""
-    spread: dict[str, Heterogeneity] = {}
-    for metric in dict.fromkeys(p.metric for p in items if isinstance(p, _Pending)):
-        same = [p for p in items if isinstance(p, _Pending) and p.metric == metric]
-        spread[metric] = (monotone_heterogeneity([p.log_ratio for p in same],
-                                                 [sum(v for v, _ in p.parts) for p in same])
-                          if one_curve else NO_SPREAD)
+    spread = {metric: monotone_heterogeneity(*_log_effects(same)) if one_curve else NO_SPREAD
+              for metric, same in _by_metric(items).items()}
     return [item if isinstance(item, _Test) else _level_test(item, spread[item.metric]) for item in items]
 
 
 def _across_levels(items: Sequence[_Test | _Pending]) -> list[_Test]:
     """Each latency and throughput metric over all the levels of one curve (:data:`ACROSS_LEVELS`)."""
-    tests = []
-    for metric in dict.fromkeys(p.metric for p in items if isinstance(p, _Pending)):
-        same = [p for p in items if isinstance(p, _Pending) and p.metric == metric]
-        if len(same) >= 2:
-            tests.append(_across_levels_test(same))
-    return tests
+    return [_across_levels_test(same) for same in _by_metric(items).values() if len(same) >= 2]
 
 
 def _across_levels_test(same: Sequence[_Pending]) -> _Test:
@@ -465,7 +470,7 @@ def _across_levels_test(same: Sequence[_Pending]) -> _Test:
     its variance the levels' bootstrap parts over k² plus their DerSimonian–Laird τ² about that
     mean over k, with the df of its Q (Welch–Satterthwaite)."""
     k, first = len(same), same[0]
-    spread = dersimonian_laird([p.log_ratio for p in same], [sum(v for v, _ in p.parts) for p in same])
+    spread = dersimonian_laird(*_log_effects(same))
     parts = [(v / k ** 2, df) for p in same for v, df in p.parts]
     note = f"geometric mean over the {k} levels, each level weighing the same"
     if spread.tau2 > 0:
