@@ -221,6 +221,17 @@ class MetricComparison:
         worse = self.effect if self.worse_when_higher else -self.effect
         return self.verdict == REGRESSED and not self.fails and self.allowed is not None and worse > self.allowed
 
+    @property
+    def hold_longer(self) -> float:
+        """For an unresolved regression, about how many times longer the steps would have to be
+        held for the interval to clear the allowance at the same estimate (NaN otherwise)."""
+        if not self.unresolved or self.allowed is None:
+            return math.nan
+        f = math.log1p if self.relative else float  # relative intervals are symmetric in log ratio
+        x, allowed = f(self.effect), f(self.allowed if self.worse_when_higher else -self.allowed)
+        near = f(self.effect_ci[0] if self.worse_when_higher else self.effect_ci[1])
+        return times_longer(abs(x - near), abs(x - allowed))
+
     def to_dict(self) -> dict:
         """JSON-ready (NaN as None)."""
         return {"metric": self.metric, "level": self.level, "unit": self.unit, "base": _num(self.base),
@@ -229,7 +240,8 @@ class MetricComparison:
                 "effect_kind": "relative" if self.relative else "absolute",
                 "worse_when": "higher" if self.worse_when_higher else "lower", "p_value": _num(self.p_value),
                 "p_adjusted": _num(self.p_adjusted), "verdict": self.verdict, "allowed": self.allowed,
-                "fails": self.fails, "unresolved": self.unresolved, "note": self.note}
+                "fails": self.fails, "unresolved": self.unresolved,
+                "hold_longer": _num(self.hold_longer), "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -361,15 +373,21 @@ def compare_runs(levels: Sequence[tuple[LevelWindow, LevelWindow]],
         tests += _capacity_tests(*capacity, settings.n_resamples, rng)
     unresolved = _unresolved(tests, settings)
     if unresolved:
-        warnings.append(f"intervals wider than the allowed regression: {unresolved}; a regression of that size "
-                        "can pass as no significant change: hold each step longer (e.g. --step-duration 60s) "
-                        "or give a larger --max-regression")
+        warnings.append(f"intervals wider than the allowed regression: {unresolved}")
     return _decide(tests, settings, tuple(dict.fromkeys(warnings)))
 
 
+def times_longer(half_width: float, target: float) -> float:
+    """How many times longer the steps must be held to narrow an interval's half-width to
+    ``target``: the noise of a mean of n seconds falls as 1/√n (a step-to-step spread, where
+    there is one, falls slower, so this is the least it takes)."""
+    return (half_width / target) ** 2 if target > 0 else math.inf
+
+
 def _unresolved(tests: Sequence[_Test], settings: CompareSettings, shown: int = 4) -> str:
-    """The gated metrics whose 95 % interval is wider (half-width) than their allowance, as text."""
-    wide = []
+    """The gated metrics whose 95 % interval is wider (half-width) than their allowance, and how
+    much longer the steps would have to be held for the widest, as text ('' when none)."""
+    wide, longer = [], 1.0
     for t in tests:
         allowed = settings.max_regression.get(t.metric)
         half = (t.ci[1] - t.ci[0]) / 2.0
@@ -377,8 +395,19 @@ def _unresolved(tests: Sequence[_Test], settings: CompareSettings, shown: int = 
             amount = (f"±{half:.1%} (allowed {100 * allowed:g}%)" if t.relative
                       else f"±{half:.3g} (allowed {allowed:.3g})")
             wide.append(f"{t.metric}@{t.level} {amount}")
+            longer = max(longer, times_longer(half, allowed))
+    if not wide:
+        return ""
     more = f" and {len(wide) - shown} more" if len(wide) > shown else ""
-    return ", ".join(wide[:shown]) + more
+    return f"{', '.join(wide[:shown])}{more}; a regression of that size can pass as no significant change: " \
+           f"{hold_longer_text(longer)} or give a larger --max-regression"
+
+
+def hold_longer_text(factor: float) -> str:
+    """``hold the steps about 1.6× longer`` (``12×``; no figure when no finite one exists)."""
+    if not math.isfinite(factor):
+        return "hold the steps longer"
+    return f"hold the steps about {factor:.1f}× longer" if factor < 10 else f"hold the steps about {factor:.0f}× longer"
 
 
 def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test | _Pending]:

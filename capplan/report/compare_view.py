@@ -17,6 +17,7 @@ from capplan.models.compare import (
     Comparison,
     MetricComparison,
     RunComparison,
+    hold_longer_text,
 )
 from capplan.report.facts import ChartSpec
 from capplan.report.view import ReportView, Section, Table, Verdict
@@ -34,8 +35,9 @@ def headline(result: RunComparison) -> str:
     unresolved = [m for m in c.metrics if m.unresolved]
     if unresolved:
         names = ", ".join(f"{m.metric} at {m.level} {_effect(m.effect, m)} (allowed {_allowed(m)})" for m in unresolved)
+        longer = hold_longer_text(max(m.hold_longer for m in unresolved))
         return (f"{text}, not shown beyond the allowed amounts: {names}, whose intervals reach back inside "
-                "them; hold the steps longer to tell")
+                f"them; {longer} to tell")
     if c.verdict == REGRESSED:
         return f"{text}, within the allowed amounts"
     return text

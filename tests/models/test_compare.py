@@ -483,3 +483,36 @@ def test_a_run_stopped_after_one_saturated_step_still_shows_a_twenty_percent_dro
     found = sum(next(m for m in compare_runs([], (_saturated_run(rng, 200.0, 1), _saturated_run(rng, 200.0 / 1.2, 2)))
                      .metrics if m.metric == "capacity").verdict == REGRESSED for _ in range(150))
     assert found >= 0.75 * 150, found  # the larger-of rule found it in about two thirds
+
+
+def _one_step_capacity(requests: np.ndarray):
+    """A stress run's capacity from one saturated step of these per-second counts."""
+    from capplan.models.compare import CapacityInput
+
+    w = LevelWindow("saturated step", requests, np.zeros(len(requests)), np.ones(len(requests)),
+                    np.full(len(requests), math.nan), None)
+    x = float(requests.mean())
+    return CapacityInput(x, (math.nan, math.nan), 0.0, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), (w,), None, (w,))
+
+
+def test_holding_the_steps_as_much_longer_as_an_unresolved_capacity_asks_shows_it_beyond_the_allowance():
+    """The same seconds repeated k times are k times longer steps with the same noise: the
+    interval narrows as 1/√k, so the factor the verdict names is the one that resolves it."""
+    from capplan.models.compare import RunComparison, hold_longer_text
+    from capplan.report.compare_view import headline
+
+    rng = np.random.default_rng(8)
+    base, new = rng.poisson(200.0, 60).astype(float), rng.poisson(190.0, 60).astype(float)
+
+    def capacity(k: int, allowed: float):
+        result = compare_runs([], (_one_step_capacity(np.tile(base, k)), _one_step_capacity(np.tile(new, k))),
+                              CompareSettings(max_regression={"capacity": allowed}))
+        return result, next(m for m in result.metrics if m.metric == "capacity")
+
+    _, first = capacity(1, 0.05)
+    allowed = -first.effect - 0.3 * (first.effect_ci[1] - first.effect)  # 30 % of the way to the near end
+    result, cap = capacity(1, allowed)
+    assert cap.unresolved and 5 < cap.hold_longer < 20, cap.hold_longer
+    assert hold_longer_text(cap.hold_longer) in headline(RunComparison("a", "b", "a", "b", "stress", result))
+    assert capacity(math.ceil(1.3 * cap.hold_longer), allowed)[1].fails
+    assert not capacity(math.floor(0.7 * cap.hold_longer), allowed)[1].fails
