@@ -395,7 +395,8 @@ def _unresolved(tests: Sequence[_Test], settings: CompareSettings, shown: int = 
             amount = (f"±{half:.1%} (allowed {100 * allowed:g}%)" if t.relative
                       else f"±{half:.3g} (allowed {allowed:.3g})")
             wide.append(f"{t.metric}@{t.level} {amount}")
-            longer = max(longer, times_longer(half, allowed))
+            f = math.log1p if t.relative else float  # as MetricComparison.hold_longer: in log ratio
+            longer = max(longer, times_longer((f(t.ci[1]) - f(t.ci[0])) / 2.0, f(allowed)))
     if not wide:
         return ""
     more = f" and {len(wide) - shown} more" if len(wide) > shown else ""
@@ -407,7 +408,7 @@ def hold_longer_text(factor: float) -> str:
     """``hold the steps about 1.6× longer`` (``12×``; no figure when no finite one exists)."""
     if not math.isfinite(factor):
         return "hold the steps longer"
-    return f"hold the steps about {factor:.1f}× longer" if factor < 10 else f"hold the steps about {factor:.0f}× longer"
+    return f"hold the steps about {factor:.{1 if factor < 10 else 0}f}× longer"
 
 
 def _level_tests(base: LevelWindow, new: LevelWindow, n: int, rng: np.random.Generator) -> list[_Test | _Pending]:
