@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from capplan.errors import ConfigError
+from capplan.models.forecast import MODELS
 from capplan.app.forecasting import (
     ProphetFlags,
     SeriesJob,
@@ -44,8 +45,7 @@ def forecast(
     as_csv: bool = typer.Option(False, "--csv", help="Print the forecast as CSV."),
     plot: Path = typer.Option(None, "--plot", help="Write an offline HTML chart to this path."),
     model: str = typer.Option("auto", "--model", help="auto (chosen by backtest at the horizon), or force one: "
-                              "prophet, seasonal_naive, seasonal_naive_yearly, ets, theta, mstl, linear_trend, "
-                              "holt_winters."),
+                              f"{', '.join(MODELS)}."),
     backtest: bool = typer.Option(False, "--backtest", help="Rolling-origin backtest against baselines instead."),
     folds: int = typer.Option(5, "--folds", help="Rolling origins for --backtest."),
     time_col: str = typer.Option(None, "--time-col", help="Time column (default: detected)."),

@@ -19,7 +19,11 @@ from capplan.config.loadtest import LoadTestConfig
 from capplan.config.units import HOURS_PER_MONTH, growth_in, parse_duration, parse_growth, parse_quantity
 from capplan.errors import ConfigError
 from capplan.models.alerts import MetricNames
+from capplan.models.forecast import MODELS
 from capplan.models.slo import Slo, parse_slos
+
+ForecastModel = Literal[("auto", *MODELS)]  # type: ignore[valid-type]
+"""``[demand] model``: ``auto`` or a forecaster capplan.models.forecast names."""
 
 
 def _slo_texts(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -184,8 +188,7 @@ class DemandConfig(_Section):
     start: dt.date | None = None
     horizon: DurationField = parse_duration("24mo")
     interval: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.8
-    model: Literal["auto", "prophet", "seasonal_naive", "seasonal_naive_yearly", "ets", "theta", "mstl",
-                   "linear_trend", "holt_winters"] = "auto"
+    model: ForecastModel = "auto"
     trend: Literal["linear", "logistic", "flat"] = "linear"
     cap: Annotated[float, Field(gt=0.0)] | None = None
     country: str | None = None

@@ -9,7 +9,12 @@ Garza et al. 2022; formulas as in Hyndman & Athanasopoulos, *FPP3*):
 * ``theta`` — the dynamic optimised Theta method (Fiorucci et al. 2016), weekly season;
 * ``mstl`` — MSTL decomposition (Bandara et al. 2021) with weekly and, given two years,
   yearly seasons, its trend forecast by a non-seasonal AutoETS;
-* ``seasonal_naive_yearly`` — the same weekday 364 days earlier, repeated (FPP3 §5.2).
+* ``seasonal_naive_yearly`` — the same weekday 364 days earlier, repeated (FPP3 §5.2);
+* ``seasonal_median`` — per weekday, the median of its last :data:`SEASONS` values: the seasonal
+  window average (statsforecast's ``SeasonalWindowAverage``) with a median, which a one-day
+  spike or outage in the window does not move; the MAE-optimal point of a noisy level;
+* ``yearly_scaled`` — the yearly naive times the year-over-year ratio of the last
+  :data:`LEVEL_DAYS` ("the same days last year, grown as much as the recent weeks grew").
 
 statsforecast is imported lazily: its import costs a few seconds of CLI start-up.
 """
@@ -23,6 +28,12 @@ WEEK_DAYS = 7
 YEAR_DAYS = 364
 """52 weeks: a yearly lag that keeps the weekday (the same weekday a year earlier)."""
 MSTL_YEAR_DAYS = 365
+SEASONS = 4
+"""Weeks the seasonal median looks back over."""
+LEVEL_DAYS = 56
+"""Eight weeks: the recent window whose year-over-year ratio scales the yearly naive."""
+GROWTH_LIMIT = 2.0
+"""The year-over-year ratio is held within ÷2…×2: a ratio beyond that is a level shift, not growth."""
 TRAIN_DAYS = 730
 """ETS and Theta fit on at most the last two years: older data barely moves their states."""
 MSTL_TRAIN_DAYS = 1095
@@ -65,6 +76,27 @@ def seasonal_naive_yearly(train: pd.Series, horizon_days: int) -> np.ndarray:
     if len(y) < YEAR_DAYS:
         return np.resize(y[-WEEK_DAYS:], horizon_days).astype(float)
     return np.resize(y[-YEAR_DAYS:], horizon_days).astype(float)
+
+
+def seasonal_median(train: pd.Series, horizon_days: int) -> np.ndarray:
+    """ŷ(T+h) = median over k = 1…:data:`SEASONS` of y(T − 7k + 1 + (h − 1) mod 7) (weekly naive under 2 weeks)."""
+    y = _filled(train)
+    weeks = min(len(y) // WEEK_DAYS, SEASONS)
+    if weeks < 2:
+        return np.resize(y[-WEEK_DAYS:], horizon_days).astype(float)
+    block = y[-weeks * WEEK_DAYS:].reshape(weeks, WEEK_DAYS)
+    return np.resize(np.median(block, axis=0), horizon_days).astype(float)
+
+
+def yearly_scaled(train: pd.Series, horizon_days: int) -> np.ndarray:
+    """ŷ(T+h) = y(T + h − 364) · r, r = mean of the last :data:`LEVEL_DAYS` ÷ mean of the same days 364
+    earlier, held within :data:`GROWTH_LIMIT` (the yearly naive while the history is shorter)."""
+    y = _filled(train)
+    if len(y) < YEAR_DAYS + LEVEL_DAYS:
+        return seasonal_naive_yearly(train, horizon_days)
+    before = float(np.mean(y[-YEAR_DAYS - LEVEL_DAYS:-YEAR_DAYS]))
+    ratio = float(np.mean(y[-LEVEL_DAYS:])) / before if before > 0 else 1.0
+    return np.resize(y[-YEAR_DAYS:], horizon_days) * float(np.clip(ratio, 1.0 / GROWTH_LIMIT, GROWTH_LIMIT))
 
 
 def _run(build: object, train: pd.Series, horizon_days: int, keep_days: int) -> np.ndarray:

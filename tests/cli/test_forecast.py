@@ -74,7 +74,8 @@ def test_backtest_prints_scores_and_the_winner(short_history):
                                  "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)["backtests"][0]
-    assert {s["model"] for s in report["scores"]} == {"prophet", "seasonal_naive", "ets", "theta", "mstl"}
+    assert {s["model"] for s in report["scores"]} == {"prophet", "seasonal_naive", "seasonal_median", "ets", "theta",
+                                                      "mstl"}
     assert report["winner"] == min(report["scores"], key=lambda s: s["mase"])["model"]
     assert len(report["origins"]) == 3
 

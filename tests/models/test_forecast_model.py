@@ -85,7 +85,7 @@ def test_an_event_with_an_expected_uplift_multiplies_its_days():
 def test_auto_picks_the_lowest_mase_candidate_or_a_simpler_one_within_tolerance_and_reports_all():
     forecast = DemandForecaster(ForecastSettings(model="auto", horizon_days=30)).fit(_series()).predict(30)
     names = {s.model for s in forecast.candidates}
-    assert names == {"prophet", "seasonal_naive", "ets", "theta", "mstl", "combo"}
+    assert names == {"prophet", "seasonal_naive", "seasonal_median", "ets", "theta", "mstl", "combo"}
     best = min(forecast.candidates, key=lambda s: s.mase)
     chosen = next(s for s in forecast.candidates if s.model == forecast.model)
     assert chosen.mase <= best.mase * (1 + TOLERANCE) + 1e-12

@@ -14,7 +14,7 @@ from capplan.models.forecast import DemandForecaster, ForecastSettings
 from capplan.models.growth import what_if_forecast
 from capplan.models.selection import COMBINATION, select, selection_folds, with_combination
 
-YEARLY_AWARE = {"seasonal_naive_yearly", "mstl", "prophet"}
+YEARLY_AWARE = {"seasonal_naive_yearly", "yearly_scaled", "mstl", "prophet"}
 
 
 @dataclass(frozen=True)
