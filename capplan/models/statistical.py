@@ -13,8 +13,9 @@ Garza et al. 2022; formulas as in Hyndman & Athanasopoulos, *FPP3*):
 * ``seasonal_median`` — per weekday, the median of its last :data:`SEASONS` values: the seasonal
   window average (statsforecast's ``SeasonalWindowAverage``) with a median, which a one-day
   spike or outage in the window does not move; the MAE-optimal point of a noisy level;
-* ``yearly_scaled`` — the yearly naive times the year-over-year ratio of the last
-  :data:`LEVEL_DAYS` ("the same days last year, grown as much as the recent weeks grew").
+* ``yearly_scaled`` — the yearly naive times the year-over-year ratio of the medians of the last
+  :data:`LEVEL_DAYS` ("the same days last year, grown as much as the recent weeks grew"); a median,
+  so a campaign week in either window is not taken for growth.
 
 statsforecast is imported lazily: its import costs a few seconds of CLI start-up.
 """
@@ -89,13 +90,13 @@ def seasonal_median(train: pd.Series, horizon_days: int) -> np.ndarray:
 
 
 def yearly_scaled(train: pd.Series, horizon_days: int) -> np.ndarray:
-    """ŷ(T+h) = y(T + h − 364) · r, r = mean of the last :data:`LEVEL_DAYS` ÷ mean of the same days 364
+    """ŷ(T+h) = y(T + h − 364) · r, r = median of the last :data:`LEVEL_DAYS` ÷ median of the same days 364
     earlier, held within :data:`GROWTH_LIMIT` (the yearly naive while the history is shorter)."""
     y = _filled(train)
     if len(y) < YEAR_DAYS + LEVEL_DAYS:
         return seasonal_naive_yearly(train, horizon_days)
-    before = float(np.mean(y[-YEAR_DAYS - LEVEL_DAYS:-YEAR_DAYS]))
-    ratio = float(np.mean(y[-LEVEL_DAYS:])) / before if before > 0 else 1.0
+    before = float(np.median(y[-YEAR_DAYS - LEVEL_DAYS:-YEAR_DAYS]))
+    ratio = float(np.median(y[-LEVEL_DAYS:])) / before if before > 0 else 1.0
     return np.resize(y[-YEAR_DAYS:], horizon_days) * float(np.clip(ratio, 1.0 / GROWTH_LIMIT, GROWTH_LIMIT))
 
 

@@ -40,6 +40,14 @@ def test_a_yearly_pattern_growing_steadily_is_continued_by_the_scaled_yearly_nai
     assert yearly_scaled(_series(history), 100) == pytest.approx(future, rel=1e-9)
 
 
+def test_a_spike_week_in_the_recent_weeks_is_not_taken_as_growth_by_the_scaled_yearly_naive():
+    days = np.arange(364 + 120)
+    values = 1000.0 + 80.0 * (days % 7 == 5)
+    values[-20:-13] *= 3.0  # a campaign week inside the last eight weeks
+    forecast = yearly_scaled(_series(values), 28)
+    assert forecast == pytest.approx(values[-364:-336])
+
+
 def test_a_level_shift_beyond_the_growth_limit_is_not_taken_as_growth():
     values = np.full(364 + 120, 100.0)
     values[-56:] = 1000.0  # ten times the level for the last eight weeks
