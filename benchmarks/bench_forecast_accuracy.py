@@ -172,6 +172,8 @@ def main() -> None:
                         help="train on only the last N days before each cut (series of two years or more)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    if args.history_days < 0:
+        parser.error(f"--history-days must be 0 (all) or a number of days, got {args.history_days}")
     logging.getLogger("cmdstanpy").disabled = True
     if not TRAFFIC.is_dir():
         sys.exit(f"reference data not found at {TRAFFIC}")

@@ -232,8 +232,9 @@ class DemandForecaster:
     def candidates(self, history_days: int = 0) -> dict[str, PointForecaster]:
         """Model name → picklable point forecaster: :data:`AUTO_CANDIDATES` for ``auto``
         (with :data:`YEARLY_CANDIDATES` when ``history_days`` leaves a full year before the latest
-        calibration fold: a yearly naive is a fair forecast from one year of history on, and a fold
-        trained on less could not tell it from the weekly naive), else the chosen one."""
+        calibration fold: a yearly naive is a fair forecast from one year of history on; folds trained on
+        less score it as the weekly naive it falls back to, so only the full-year folds separate it), else
+        the chosen one."""
         every = _every_candidate(self.settings.prophet)
         if self.settings.model != "auto":
             return {self.settings.model: every[self.settings.model]}
@@ -271,8 +272,9 @@ class DemandForecaster:
         return lambda ds: np.asarray(fn(daily, len(ds)), dtype=float)
 
     def _backtest_horizon(self, n_days: int) -> int:
-        """The calibration backtest's horizon: the asked one, within a year and a third of the history."""
-        return min(max(7, min(self.settings.horizon_days, 365, n_days // 3)), n_days - _min_train_days(n_days))
+        """The calibration backtest's horizon: the asked one, at most a year and a third of the history,
+        leaving the minimum training days (1 for histories too short to backtest)."""
+        return max(1, min(max(7, min(self.settings.horizon_days, 365, n_days // 3)), n_days - _min_train_days(n_days)))
 
     def _calibration_backtest(
         self, daily: pd.Series, candidates: dict[str, PointForecaster], executor: Executor | None
@@ -280,8 +282,9 @@ class DemandForecaster:
         n = len(daily)
         min_train = _min_train_days(n)
         horizon = self._backtest_horizon(n)
-        # Disjoint test windows: scores from overlapping windows share one fold's bias, and the
-        # interval came out too narrow (60-71 % for a nominal 80 % on the appserver series).
+        # Test windows one horizon apart where the history has room (else as far apart as it allows):
+        # scores from overlapping windows share one fold's bias, and the interval came out too narrow
+        # (60-71 % for a nominal 80 % on the appserver series).
         origins = rolling_origins(n, horizon, self.settings.calibration_folds, min_train, spacing_days=horizon)
         if not origins:
             raise InputDataError(f"forecast needs at least {MIN_HISTORY_DAYS} days of history, got {n}: "

@@ -29,8 +29,8 @@ COMBINE_BEST = 3
 COMBINATION = "combo"
 TOLERANCE = 0.05
 """Relative MASE margin inside which the simpler candidate is preferred."""
-SIMPLICITY = ("seasonal_naive", "seasonal_median", "seasonal_naive_yearly", "yearly_scaled", "theta", "ets", "holt_winters", "linear_trend",
-              "mstl", "prophet", COMBINATION)
+SIMPLICITY = ("seasonal_naive", "seasonal_median", "seasonal_naive_yearly", "yearly_scaled", "theta", "ets",
+              "holt_winters", "linear_trend", "mstl", "prophet", COMBINATION)
 """Candidates from simplest to most complex (ties go to the earlier one)."""
 
 

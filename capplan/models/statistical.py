@@ -10,12 +10,12 @@ Garza et al. 2022; formulas as in Hyndman & Athanasopoulos, *FPP3*):
 * ``mstl`` — MSTL decomposition (Bandara et al. 2021) with weekly and, given two years,
   yearly seasons, its trend forecast by a non-seasonal AutoETS;
 * ``seasonal_naive_yearly`` — the same weekday 364 days earlier, repeated (FPP3 §5.2);
-* ``seasonal_median`` — per weekday, the median of its last :data:`SEASONS` values: the seasonal
+* ``seasonal_median`` — per weekday, the median of its last :data:`SEASONAL_MEDIAN_WEEKS` values: the seasonal
   window average (statsforecast's ``SeasonalWindowAverage``) with a median, which a one-day
   spike or outage in the window does not move; the MAE-optimal point of a noisy level;
 * ``yearly_scaled`` — the yearly naive times the year-over-year ratio of the medians of the last
-  :data:`LEVEL_DAYS` ("the same days last year, grown as much as the recent weeks grew"); a median,
-  so a campaign week in either window is not taken for growth.
+  :data:`LEVEL_DAYS` ("the same days last year, grown as much as the recent weeks grew", again for
+  each further year); a median, so a campaign week in either window is not taken for growth.
 
 statsforecast is imported lazily: its import costs a few seconds of CLI start-up.
 """
@@ -29,7 +29,7 @@ WEEK_DAYS = 7
 YEAR_DAYS = 364
 """52 weeks: a yearly lag that keeps the weekday (the same weekday a year earlier)."""
 MSTL_YEAR_DAYS = 365
-SEASONS = 4
+SEASONAL_MEDIAN_WEEKS = 4
 """Weeks the seasonal median looks back over."""
 LEVEL_DAYS = 56
 """Eight weeks: the recent window whose year-over-year ratio scales the yearly naive."""
@@ -80,9 +80,10 @@ def seasonal_naive_yearly(train: pd.Series, horizon_days: int) -> np.ndarray:
 
 
 def seasonal_median(train: pd.Series, horizon_days: int) -> np.ndarray:
-    """ŷ(T+h) = median over k = 1…:data:`SEASONS` of y(T − 7k + 1 + (h − 1) mod 7) (weekly naive under 2 weeks)."""
+    """ŷ(T+h) = median over k = 1…:data:`SEASONAL_MEDIAN_WEEKS` of y(T − 7k + 1 + (h − 1) mod 7)
+    (the weekly naive under 2 weeks)."""
     y = _filled(train)
-    weeks = min(len(y) // WEEK_DAYS, SEASONS)
+    weeks = min(len(y) // WEEK_DAYS, SEASONAL_MEDIAN_WEEKS)
     if weeks < 2:
         return np.resize(y[-WEEK_DAYS:], horizon_days).astype(float)
     block = y[-weeks * WEEK_DAYS:].reshape(weeks, WEEK_DAYS)
@@ -90,14 +91,19 @@ def seasonal_median(train: pd.Series, horizon_days: int) -> np.ndarray:
 
 
 def yearly_scaled(train: pd.Series, horizon_days: int) -> np.ndarray:
-    """ŷ(T+h) = y(T + h − 364) · r, r = median of the last :data:`LEVEL_DAYS` ÷ median of the same days 364
-    earlier, held within :data:`GROWTH_LIMIT` (the yearly naive while the history is shorter)."""
+    """ŷ(T+h) = y(T + h − 364k) · rᵏ, k = ⌈h/364⌉, r = median of the last :data:`LEVEL_DAYS` ÷ median of the
+    same days 364 earlier, held within :data:`GROWTH_LIMIT` (the yearly naive while the history is shorter).
+
+    Each year ahead grows by r again, as a steady growth rate would; the calibration backtest judges
+    at most one year of it."""
     y = _filled(train)
     if len(y) < YEAR_DAYS + LEVEL_DAYS:
         return seasonal_naive_yearly(train, horizon_days)
     before = float(np.median(y[-YEAR_DAYS - LEVEL_DAYS:-YEAR_DAYS]))
     ratio = float(np.median(y[-LEVEL_DAYS:])) / before if before > 0 else 1.0
-    return np.resize(y[-YEAR_DAYS:], horizon_days) * float(np.clip(ratio, 1.0 / GROWTH_LIMIT, GROWTH_LIMIT))
+    years_ahead = np.arange(horizon_days) // YEAR_DAYS + 1
+    growth = float(np.clip(ratio, 1.0 / GROWTH_LIMIT, GROWTH_LIMIT)) ** years_ahead
+    return np.resize(y[-YEAR_DAYS:], horizon_days) * growth
 
 
 def _run(build: object, train: pd.Series, horizon_days: int, keep_days: int) -> np.ndarray:

@@ -40,6 +40,13 @@ def test_a_yearly_pattern_growing_steadily_is_continued_by_the_scaled_yearly_nai
     assert yearly_scaled(_series(history), 100) == pytest.approx(future, rel=1e-9)
 
 
+def test_a_steady_growth_rate_compounds_for_each_further_year_of_the_scaled_yearly_naive():
+    days = np.arange(5 * 364)
+    values = (1000.0 + 300.0 * np.sin(2 * np.pi * days / 364)) * 1.2 ** (days / 364)
+    history, future = values[:2 * 364 + 50], values[2 * 364 + 50:2 * 364 + 50 + 800]
+    assert yearly_scaled(_series(history), 800) == pytest.approx(future, rel=1e-9)
+
+
 def test_a_spike_week_in_the_recent_weeks_is_not_taken_as_growth_by_the_scaled_yearly_naive():
     days = np.arange(364 + 120)
     values = 1000.0 + 80.0 * (days % 7 == 5)
