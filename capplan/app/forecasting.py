@@ -261,7 +261,7 @@ def run_backtest(source: str, options: Any, settings: Any, folds: int) -> tuple[
     if len(origins) < 2:
         raise InputDataError(f"backtest of {history.name} needs about {horizon_days * 2 + MIN_HISTORY_DAYS} days "
                              f"for 2 folds at horizon {horizon_days}d, got {len(daily)}: shorten --horizon")
-    candidates = DemandForecaster(replace(settings, model="auto")).candidates(len(daily))
+    candidates = DemandForecaster(replace(settings, model="auto")).candidates(len(daily), latest_train_days=origins[-1])
     with fold_pool() as pool:
         return history.name, backtest(daily, candidates, horizon_days, origins, settings.interval,
                                       threads=2, executor=pool)

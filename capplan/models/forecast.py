@@ -229,16 +229,18 @@ class DemandForecaster:
                         backtest_horizon_days=self.backtest_.horizon_days,
                         backtest_folds=len(self.backtest_.origins), calibrated_levels=self.levels_)
 
-    def candidates(self, history_days: int = 0) -> dict[str, PointForecaster]:
+    def candidates(self, history_days: int = 0, latest_train_days: int | None = None) -> dict[str, PointForecaster]:
         """Model name → picklable point forecaster: :data:`AUTO_CANDIDATES` for ``auto``
-        (with :data:`YEARLY_CANDIDATES` when ``history_days`` leaves a full year before the latest
-        calibration fold: a yearly naive is a fair forecast from one year of history on; folds trained on
-        less score it as the weekly naive it falls back to, so only the full-year folds separate it), else
-        the chosen one."""
+        (with :data:`YEARLY_CANDIDATES` when the latest backtest fold trains on a full year —
+        ``latest_train_days``, by default that of the calibration backtest of ``history_days``: a yearly
+        naive is a fair forecast from one year of history on; folds trained on less score it as the
+        weekly naive it falls back to, so only the full-year folds separate it), else the chosen one."""
         every = _every_candidate(self.settings.prophet)
         if self.settings.model != "auto":
             return {self.settings.model: every[self.settings.model]}
-        yearly = YEARLY_CANDIDATES if history_days - self._backtest_horizon(history_days) >= YEAR_DAYS else ()
+        if latest_train_days is None:
+            latest_train_days = history_days - self._backtest_horizon(history_days)
+        yearly = YEARLY_CANDIDATES if latest_train_days >= YEAR_DAYS else ()
         names = AUTO_CANDIDATES[:2] + yearly + AUTO_CANDIDATES[2:]
         return {name: every[name] for name in names}
 
