@@ -4,8 +4,7 @@
 a few rolling-origin folds (capplan.models.backtest) at the horizon asked for. With the
 default ``model="auto"`` every candidate — seasonal naive and the seasonal median (weekly; the
 yearly naive, plain and scaled by the recent year-over-year ratio, once the latest fold trains
-on a full year),
-AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and the mean of the
+on a full year), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and the mean of the
 best three are scored on those folds and the choice follows capplan.models.selection; a
 named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
 choice calibrate a split-conformal interval per horizon bucket (capplan.models.conformal): of

@@ -10,9 +10,9 @@ Garza et al. 2022; formulas as in Hyndman & Athanasopoulos, *FPP3*):
 * ``mstl`` — MSTL decomposition (Bandara et al. 2021) with weekly and, given two years,
   yearly seasons, its trend forecast by a non-seasonal AutoETS;
 * ``seasonal_naive_yearly`` — the same weekday 364 days earlier, repeated (FPP3 §5.2);
-* ``seasonal_median`` — per weekday, the median of its last :data:`SEASONAL_MEDIAN_WEEKS` values: the seasonal
-  window average (statsforecast's ``SeasonalWindowAverage``) with a median, which a one-day
-  spike or outage in the window does not move; the MAE-optimal point of a noisy level;
+* ``seasonal_median`` — per weekday, the median of its last :data:`SEASONAL_MEDIAN_WEEKS` values:
+  the seasonal window average (statsforecast's ``SeasonalWindowAverage``) with a median, which a
+  one-day spike or outage in the window does not move; the MAE-optimal point of a noisy level;
 * ``yearly_scaled`` — the yearly naive times the year-over-year ratio of the medians of the last
   :data:`LEVEL_DAYS` ("the same days last year, grown as much as the recent weeks grew", again for
   each further year); a median, so a campaign week in either window is not taken for growth.
