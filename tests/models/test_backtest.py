@@ -80,13 +80,16 @@ def test_threads_do_not_change_the_result():
 @settings(max_examples=15, deadline=None)
 @given(st.floats(0.5, 0.95), st.integers(0, 10_000))
 def test_conformal_interval_covers_fresh_exchangeable_errors_at_the_nominal_rate(interval, seed):
+    """Conformal coverage is at least nominal; the last bucket's horizons beyond its mean are widened
+    (errors usually grow with the horizon), so errors that do not grow are over-covered by about 0.015
+    at a 50 % interval. 30,000 calibration scores hold the sampling spread to about ±0.005."""
     rng = np.random.default_rng(seed)
-    calibration = calibrate(rng.standard_t(4, 3000) * 0.1, rng.integers(1, 90, 3000), interval)
+    calibration = calibrate(rng.standard_t(4, 30_000) * 0.1, rng.integers(1, 90, 30_000), interval)
     yhat = np.full(20_000, 100.0)
     actual = yhat * (1 + rng.standard_t(4, 20_000) * 0.1)
     low, high = calibration.bounds(yhat, rng.integers(1, 90, 20_000), floor=1.0)
     coverage = np.mean((actual >= low) & (actual <= high))
-    assert abs(coverage - interval) < 0.04
+    assert interval - 0.02 < coverage < interval + 0.04
 
 
 def test_conformal_interval_widens_with_the_horizon_beyond_the_calibrated_range():
