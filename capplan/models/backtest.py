@@ -5,7 +5,10 @@ Each fold trains on the days before an origin and forecasts the next ``horizon_d
 absolute error by the training window's mean absolute weekly-seasonal difference
 (Hyndman & Koehler 2006), so MASE < 1 beats an in-sample seasonal naive forecast.
 Coverage is cross-conformal: the interval for fold k is calibrated on the scores of the
-other folds only (Vovk 2015, "Cross-conformal predictors"), so no point judges itself.
+other folds only (Vovk 2015, "Cross-conformal predictors"), so no point judges itself, and
+of those only on folds whose test windows do not overlap fold k's where any such fold exists
+(purged, as in de Prado's purged k-fold cross-validation, *Advances in Financial Machine
+Learning*, 2018, ch. 7): a fold that shares its test days shares their errors too.
 """
 
 from __future__ import annotations
@@ -148,12 +151,25 @@ def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldFo
     return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
 
 
+def calibration_folds(folds: tuple[FoldForecast, ...], k: int) -> tuple[FoldForecast, ...]:
+    """The folds that calibrate fold ``k``'s interval: every other fold whose test window does not
+    overlap fold ``k``'s, or, when each one overlaps it (a short history), every other fold."""
+    others = folds[:k] + folds[k + 1:]
+    apart = tuple(f for f in others if not _overlap(f, folds[k]))
+    return apart or others
+
+
+def _overlap(a: FoldForecast, b: FoldForecast) -> bool:
+    first, second = (a, b) if a.origin <= b.origin else (b, a)
+    return second.origin < first.origin + pd.Timedelta(days=len(first.actual))
+
+
 def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float, float]:
     """(share inside, share below the lower bound, share above the upper bound) of held-out days,
-    each fold's interval at ``interval`` calibrated on the other folds only (nan with a single fold)."""
+    each fold's interval at ``interval`` calibrated on :func:`calibration_folds` (nan with a single fold)."""
     inside = below = above = points = 0
     for k, fold in enumerate(folds):
-        others = folds[:k] + folds[k + 1:]
+        others = calibration_folds(folds, k)
         if not others:
             continue
         seen = np.isfinite(fold.actual)
@@ -215,7 +231,7 @@ def score_folds(model: str, folds: tuple[FoldForecast, ...], interval: float) ->
         nonzero = fold.actual[seen] != 0
         abs_pct.extend((errors[nonzero] / np.abs(fold.actual[seen][nonzero])).tolist())
         mase_terms.append(float(np.mean(errors)) / fold.mase_scale if errors.size else np.nan)
-        others = folds[:k] + folds[k + 1:]
+        others = calibration_folds(folds, k)
         if others:
             low, high = calibrate(*_pooled_scores(others), interval).bounds(fold.predicted, fold.horizon_days,
                                                                             fold.floor)

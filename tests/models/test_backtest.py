@@ -12,6 +12,7 @@ from capplan.models.backtest import (
     FoldForecast,
     backtest,
     bound_levels,
+    calibration_folds,
     cross_conformal_rates,
     honest_level,
     rolling_origins,
@@ -156,3 +157,28 @@ def test_the_interval_bounds_bring_the_band_and_each_tail_near_their_shares_on_t
     assert upper == max(both, honest_level(folds, 0.8, "upper"))
     assert cross_conformal_rates(folds, lower)[1] <= 0.1 + 0.02
     assert cross_conformal_rates(folds, upper)[2] <= 0.1 + 0.02
+
+
+def _fold_at(day, horizon_days, error):
+    actual = np.full(horizon_days, 100.0)
+    return FoldForecast(pd.Timestamp("2024-01-01") + pd.Timedelta(days=day), actual, actual - error,
+                        np.arange(1, horizon_days + 1), 1.0, 1.0)
+
+
+def test_a_fold_is_not_calibrated_on_folds_that_share_its_test_days():
+    # Test windows [0, 90), [30, 120), [200, 290): the first two share 60 days.
+    folds = (_fold_at(0, 90, 1.0), _fold_at(30, 90, 1.0), _fold_at(200, 90, 5.0))
+    assert calibration_folds(folds, 0) == (folds[2],)
+    assert calibration_folds(folds, 1) == (folds[2],)
+    assert calibration_folds(folds, 2) == folds[:2]
+
+
+def test_without_a_disjoint_fold_every_other_fold_calibrates():
+    folds = (_fold_at(0, 90, 1.0), _fold_at(30, 90, 2.0), _fold_at(60, 90, 3.0))
+    assert calibration_folds(folds, 1) == (folds[0], folds[2])
+
+
+def test_adjacent_test_windows_do_not_overlap():
+    folds = (_fold_at(0, 90, 1.0), _fold_at(90, 90, 2.0))
+    assert calibration_folds(folds, 0) == (folds[1],)
+    assert calibration_folds(folds, 1) == (folds[0],)
