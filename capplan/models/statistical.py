@@ -92,7 +92,8 @@ def seasonal_median(train: pd.Series, horizon_days: int) -> np.ndarray:
 
 def yearly_scaled(train: pd.Series, horizon_days: int) -> np.ndarray:
     """ŷ(T+h) = y(T + h − 364k) · rᵏ, k = ⌈h/364⌉, r = median of the last :data:`LEVEL_DAYS` ÷ median of the
-    same days 364 earlier, held within :data:`GROWTH_LIMIT` (the yearly naive while the history is shorter).
+    same days 364 earlier, held within :data:`GROWTH_LIMIT` (the yearly naive while the history is shorter;
+    the seasonal median when those days a year earlier had no traffic: the service was not live yet).
 
     Each year ahead grows by r again, as a steady growth rate would; the calibration backtest judges
     at most one year of it."""
@@ -100,7 +101,9 @@ def yearly_scaled(train: pd.Series, horizon_days: int) -> np.ndarray:
     if len(y) < YEAR_DAYS + LEVEL_DAYS:
         return seasonal_naive_yearly(train, horizon_days)
     before = float(np.median(y[-YEAR_DAYS - LEVEL_DAYS:-YEAR_DAYS]))
-    ratio = float(np.median(y[-LEVEL_DAYS:])) / before if before > 0 else 1.0
+    if before <= 0:
+        return seasonal_median(train, horizon_days)  # no traffic a year ago (a launch): no year to repeat
+    ratio = float(np.median(y[-LEVEL_DAYS:])) / before
     years_ahead = np.arange(horizon_days) // YEAR_DAYS + 1
     growth = float(np.clip(ratio, 1.0 / GROWTH_LIMIT, GROWTH_LIMIT)) ** years_ahead
     return np.resize(y[-YEAR_DAYS:], horizon_days) * growth

@@ -65,3 +65,10 @@ def test_a_level_shift_beyond_the_growth_limit_is_not_taken_as_growth():
 def test_the_scaled_yearly_naive_of_less_than_a_year_and_eight_weeks_is_the_yearly_naive():
     values = np.arange(400, dtype=float)
     assert yearly_scaled(_series(values), 10) == pytest.approx(values[-364:-354])
+
+
+def test_a_service_launched_within_the_year_is_not_forecast_as_last_years_zero_traffic():
+    values = np.concatenate([np.zeros(250), np.resize(WEEK, 200)])  # launched 200 days ago
+    forecast = yearly_scaled(_series(values), 28)
+    assert forecast == pytest.approx(seasonal_median(_series(values), 28))
+    assert forecast.min() > 0
