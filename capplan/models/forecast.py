@@ -176,6 +176,7 @@ class DemandForecaster:
         process pool started before any thread) runs the calibration folds; the result is the same.
         """
         daily = _trim(history.daily)
+        self.warnings_ = (*history.warnings, *_launch_warning(history.daily, daily))
         if (daily < 0).any():
             raise InputDataError(f"forecast history {history.name} holds a negative value, {float(daily.min()):g}: "
                                  "traffic cannot be negative, fix the series")
@@ -223,7 +224,7 @@ class DemandForecaster:
         frame = apply_uplifts(frame, self.settings.prophet.events)
         return Forecast(frame, self.settings.interval, self.model_, self.history_.unit,
                         self.history_.peak_rps_per_unit, self.daily_, self.history_.name,
-                        candidates=self.backtest_.scores, warnings=tuple(self.history_.warnings),
+                        candidates=self.backtest_.scores, warnings=self.warnings_,
                         weights=self.selection_.weights, reason=self.selection_.reason,
                         backtest_horizon_days=self.backtest_.horizon_days,
                         backtest_folds=len(self.backtest_.origins), calibrated_levels=self.levels_)
@@ -345,8 +346,21 @@ def _baseline_point(train: pd.Series, horizon_days: int, fn: Any) -> np.ndarray:
 
 
 def _trim(daily: pd.Series) -> pd.Series:
-    """Drop leading and trailing missing days so folds start and end on observed data."""
+    """Drop leading and trailing missing days so folds start and end on observed data, and the days
+    before the first one with traffic (before a launch: no fold trains on zeros alone, no yearly
+    candidate repeats them) unless there never was any."""
     observed = daily.dropna()
     if observed.empty:
         return observed
-    return daily.loc[observed.index[0]:observed.index[-1]].astype(float)
+    live = observed[observed > 0]
+    first = live.index[0] if not live.empty else observed.index[0]
+    return daily.loc[first:observed.index[-1]].astype(float)
+
+
+def _launch_warning(daily: pd.Series, trimmed: pd.Series) -> tuple[str, ...]:
+    observed = daily.dropna()
+    if trimmed.empty or observed.empty or trimmed.index[0] == observed.index[0]:
+        return ()
+    dropped = int((observed.index < trimmed.index[0]).sum())
+    return (f"the {dropped} days before {trimmed.index[0].date()} have no traffic (before a launch): "
+            "the forecast learns from that day on",)

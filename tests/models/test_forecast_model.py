@@ -141,3 +141,21 @@ def test_a_lasting_event_multiplies_every_day_from_its_date_on():
     ratio = (lifted.frame.set_index("ds")["yhat"] / plain.frame.set_index("ds")["yhat"])
     assert ratio.loc[:"2025-06-09"].tolist() == pytest.approx([1.0] * 10)
     assert ratio.loc["2025-06-10":].tolist() == pytest.approx([1.5] * 20)
+
+
+def test_days_without_traffic_before_a_launch_are_dropped_with_a_warning():
+    launched = _series(days=120, slope=0.0).daily
+    zeros = pd.Series(0.0, index=pd.date_range(end=launched.index[0] - pd.Timedelta(days=1), periods=300))
+    history = _History(pd.concat([zeros, launched]))
+    forecast = DemandForecaster(ForecastSettings(model="seasonal_median", horizon_days=30)).fit(history).predict(30)
+    # Folds that train on zeros alone would calibrate the band on relative errors of a zero forecast.
+    assert forecast.frame["yhat_p90"].max() < 2 * launched.max()
+    assert forecast.history.index[0] == launched.index[0]
+    assert any("300 days before" in w and "no traffic" in w for w in forecast.warnings)
+
+
+def test_a_history_without_any_traffic_is_forecast_as_zero():
+    history = _History(pd.Series(0.0, index=pd.date_range("2025-01-01", periods=60)))
+    forecast = DemandForecaster(ForecastSettings(model="seasonal_naive", horizon_days=14)).fit(history).predict(14)
+    assert (forecast.frame[["yhat", "yhat_upper", "yhat_p90"]] == 0.0).all().all()
+    assert forecast.warnings == ()
