@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from capplan.app.forecasting import fold_pool  # noqa: E402
 from capplan.models.backtest import bound_levels, honest_level  # noqa: E402
+from capplan.models.conformal import scale_floor  # noqa: E402
 from capplan.models.forecast import DemandForecaster, ForecastSettings  # noqa: E402
 from capplan.models.selection import COMBINATION  # noqa: E402
 from capplan.store.history import read_history  # noqa: E402
@@ -156,7 +157,7 @@ def _combo_members(forecaster) -> list[str]:
 
 def _add_candidate(tally, forecaster, name, yhat, series, test, naive, seconds) -> None:
     steps = np.arange(1, len(yhat) + 1)
-    floor = 0.01 * float(np.nanmean(forecaster.daily_.to_numpy()))
+    floor = scale_floor(float(np.nanmean(forecaster.daily_.to_numpy())))
     folds = forecaster.backtest_.folds[name]
     lower, upper = bound_levels(folds, 0.8)
     low = forecaster.backtest_.calibration(name, lower).bounds(yhat, steps, floor)[0]

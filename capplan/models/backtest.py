@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from capplan.models.baselines import seasonal_naive_scale
-from capplan.models.conformal import ConformalCalibration, calibrate, scaled_errors
+from capplan.models.conformal import ConformalCalibration, calibrate, scale_floor, scaled_errors
 
 Tail = Literal["lower", "upper", "both"]
 """What a calibration holds: one bound's tail, or the band as a whole."""
@@ -146,7 +146,7 @@ def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldFo
     scale = seasonal_naive_scale(filled)
     # A perfectly periodic training window leaves MASE undefined: fall back to the mean level.
     scale = scale if scale > 1e-9 * level else level
-    floor = 0.01 * level
+    floor = scale_floor(level)
     predicted = np.asarray(forecaster(train, horizon_days), dtype=float)[: len(actual)]
     return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
 

@@ -1,7 +1,8 @@
 """Split-conformal prediction intervals per forecast-horizon bucket.
 
-Scores are scaled errors of held-out rolling-origin forecasts, r = (y − ŷ) / max(ŷ, floor),
-so one calibration serves a series whose level moves. For each horizon bucket the interval
+Scores are scaled errors of held-out rolling-origin forecasts, r = (y − ŷ) / max(ŷ, floor), the
+floor a tenth of the series' level (:func:`scale_floor`), so one calibration serves a series whose
+level moves. For each horizon bucket the interval
 is ŷ·(1 + q_lo) … ŷ·(1 + q_hi) with q_lo, q_hi the empirical (1−α)/2 and (1+α)/2 quantiles
 of the bucket's scores, using the finite-sample rank ⌈(n+1)·q⌉ (Vovk et al. 2005; Lei et al.
 2018, "Distribution-free predictive inference for regression", §2.2). Horizons beyond the
@@ -18,6 +19,15 @@ import numpy as np
 HORIZON_EDGES_DAYS = (1, 8, 31, 91, 181, 366, 731, 100_000)
 """Bucket i holds horizons h (days ahead, 1-based) with edges[i] <= h < edges[i+1]."""
 MIN_SCORES_PER_BUCKET = 20
+FLOOR_SHARE = 0.1
+"""The scores' denominator is at least this share of the series' mean level: the relative error of a
+forecast near zero is ill-conditioned (a fold trained into an outage forecasts about zero, misses by the
+whole level, and its scores of ~100 put the next P90 at a hundred times the series)."""
+
+
+def scale_floor(level: float) -> float:
+    """The least denominator ``max(ŷ, floor)`` of a series whose mean level is ``level``."""
+    return FLOOR_SHARE * level
 
 
 @dataclass(frozen=True)

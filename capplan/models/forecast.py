@@ -1,6 +1,7 @@
 """The demand forecaster: the backtest's choice among candidates, with conformally calibrated intervals.
 
-``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` runs
+``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` learns from
+the history's usable days (capplan.models.usable_days: not before a launch, not outages) and runs
 a few rolling-origin folds (capplan.models.backtest) at the horizon asked for. With the
 default ``model="auto"`` every candidate — seasonal naive and the seasonal median (weekly; the
 yearly naive, plain and scaled by the recent year-over-year ratio, once the latest fold trains
@@ -40,6 +41,7 @@ from capplan.models.backtest import (
     rolling_origins,
 )
 from capplan.models.baselines import BASELINES
+from capplan.models.conformal import scale_floor
 from capplan.models.prophet_model import (
     Event,
     ProphetSettings,
@@ -57,6 +59,7 @@ from capplan.models.statistical import (
     theta_forecast,
     yearly_scaled,
 )
+from capplan.models.usable_days import usable_days
 
 MIN_HISTORY_DAYS = 28
 """Four weeks: enough to see weekly seasonality and hold some days out for calibration."""
@@ -175,8 +178,8 @@ class DemandForecaster:
         ``unit``, ``peak_rps_per_unit``, ``name`` and ``warnings``. ``executor`` (e.g. a
         process pool started before any thread) runs the calibration folds; the result is the same.
         """
-        daily = _trim(history.daily)
-        self.warnings_ = (*history.warnings, *_launch_warning(history.daily, daily))
+        daily, set_aside = usable_days(history.daily)
+        self.warnings_ = (*history.warnings, *set_aside)
         if (daily < 0).any():
             raise InputDataError(f"forecast history {history.name} holds a negative value, {float(daily.min()):g}: "
                                  "traffic cannot be negative, fix the series")
@@ -215,7 +218,7 @@ class DemandForecaster:
         yhat = np.maximum(self.point_(ds), 0.0)
         if self.settings.prophet.growth == "logistic" and self.settings.prophet.cap is not None:
             yhat = np.minimum(yhat, self.settings.prophet.cap)  # every candidate respects the stated saturation
-        floor = 0.01 * float(np.nanmean(self.daily_.to_numpy()))
+        floor = scale_floor(float(np.nanmean(self.daily_.to_numpy())))
         steps = np.arange(1, horizon_days + 1)
         lower, upper, p90_upper = (c.bounds(yhat, steps, floor) for c in self.calibrations_)
         low, high, p90 = lower[0], upper[1], p90_upper[1]
@@ -343,24 +346,3 @@ def _prophet_days(ds: pd.DatetimeIndex, model: Any, offset: float, settings: Pro
 
 def _baseline_point(train: pd.Series, horizon_days: int, fn: Any) -> np.ndarray:
     return fn(train.interpolate(limit_direction="both").to_numpy(dtype=float), horizon_days)
-
-
-def _trim(daily: pd.Series) -> pd.Series:
-    """Drop leading and trailing missing days so folds start and end on observed data, and the days
-    before the first one with traffic (before a launch: no fold trains on zeros alone, no yearly
-    candidate repeats them) unless there never was any."""
-    observed = daily.dropna()
-    if observed.empty:
-        return observed
-    live = observed[observed > 0]
-    first = live.index[0] if not live.empty else observed.index[0]
-    return daily.loc[first:observed.index[-1]].astype(float)
-
-
-def _launch_warning(daily: pd.Series, trimmed: pd.Series) -> tuple[str, ...]:
-    observed = daily.dropna()
-    if trimmed.empty or observed.empty or trimmed.index[0] == observed.index[0]:
-        return ()
-    dropped = int((observed.index < trimmed.index[0]).sum())
-    return (f"the {dropped} days before {trimmed.index[0].date()} have no traffic (before a launch): "
-            "the forecast learns from that day on",)

@@ -182,3 +182,15 @@ def test_adjacent_test_windows_do_not_overlap():
     folds = (_fold_at(0, 90, 1.0), _fold_at(90, 90, 2.0))
     assert calibration_folds(folds, 0) == (folds[1],)
     assert calibration_folds(folds, 1) == (folds[0],)
+
+
+def test_a_forecast_near_zero_scores_its_miss_against_a_tenth_of_the_level_not_against_itself():
+    # A fold trained into a drop forecasts about zero; its relative errors must not be ~100.
+    series = _weekly_series(days=200, noise=2.0)
+    near_zero = {"collapsed": lambda train, h: np.full(h, 1e-3)}
+    result = backtest(series, near_zero, 28, rolling_origins(len(series), 28, 4, 60))
+    fold = result.folds["collapsed"][0]
+    scores = scaled_errors(fold.actual, fold.predicted, fold.floor)
+    level = float(series.loc[:fold.origin - pd.Timedelta(days=1)].mean())
+    assert scores.max() <= fold.actual.max() / (0.1 * level) + 1e-9
+    assert scores.max() < 15.0

@@ -1,0 +1,66 @@
+"""The days a forecast learns from: not before a launch, not through an outage recorded as zero."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capplan.models.usable_days import MAX_OUTAGE_SHARE, usable_days
+
+WEEK = np.array([100.0, 120.0, 130.0, 125.0, 118.0, 60.0, 40.0])
+
+
+def _series(values) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=float), index=pd.date_range("2025-01-01", periods=len(values)))
+
+
+def test_days_before_the_first_traffic_are_dropped_with_a_warning():
+    days, warnings = usable_days(_series(np.r_[np.zeros(40), np.resize(WEEK, 70)]))
+    assert days.index[0] == pd.Timestamp("2025-02-10") and len(days) == 70
+    assert warnings == ("the 40 days before 2025-02-10 have no traffic (before a launch): "
+                        "the forecast learns from that day on",)
+
+
+def test_rare_zero_days_amid_traffic_become_missing():
+    values = np.resize(WEEK, 200)
+    values[120:125] = 0.0  # a five-day outage
+    days, warnings = usable_days(_series(values))
+    assert days.iloc[120:125].isna().all() and days.drop(days.index[120:125]).notna().all()
+    assert len(days) == 200
+    assert len(warnings) == 1 and "5 days with zero traffic" in warnings[0] and "2025-05-01" in warnings[0]
+
+
+def test_an_outage_at_the_end_stays_inside_the_history():
+    values = np.resize(WEEK, 200)
+    values[-3:] = 0.0
+    days, _ = usable_days(_series(values))
+    assert days.index[-1] == pd.Timestamp("2025-07-19") and days.iloc[-3:].isna().all()
+
+
+def test_a_series_often_at_zero_keeps_its_zeros():
+    values = np.resize(np.r_[WEEK[:6], 0.0], 210)  # closed every seventh day: 14 % of days
+    assert (values == 0).mean() > MAX_OUTAGE_SHARE
+    days, warnings = usable_days(_series(values))
+    assert (days == 0.0).sum() == 30 and warnings == ()
+
+
+def test_a_history_without_any_traffic_is_kept_whole():
+    days, warnings = usable_days(_series(np.zeros(60)))
+    assert len(days) == 60 and (days == 0.0).all() and warnings == ()
+
+
+def test_missing_days_at_either_end_are_dropped_and_missing_days_inside_kept():
+    values = np.resize(WEEK, 100)
+    values[[0, 1, 50, 99]] = np.nan
+    days, warnings = usable_days(_series(values))
+    assert len(days) == 97 and days.isna().sum() == 1 and warnings == ()
+    assert days.index[0] == pd.Timestamp("2025-01-03")
+
+
+@pytest.mark.parametrize("zeros", [0, 1, 10])
+def test_the_days_keep_their_calendar(zeros):
+    values = np.resize(WEEK, 100)
+    values[40:40 + zeros] = 0.0
+    days, _ = usable_days(_series(values))
+    assert days.index.equals(pd.date_range("2025-01-01", periods=100))
