@@ -2,7 +2,7 @@
 
 Capacity covers demand. Two kinds of recorded day are not demand:
 
-* the days before the first day with any traffic: the service was not live yet (a launch).
+* the days before the first day with any traffic, a week or more: the service was not live yet (a launch).
   A fold trained on them alone forecasts zero, and the relative errors of a zero forecast
   would calibrate the band; a yearly naive would repeat them;
 * a day with zero traffic amid traffic: an outage or a gap in the monitoring recorded as zero.
@@ -10,6 +10,10 @@ Capacity covers demand. Two kinds of recorded day are not demand:
   missing; a series that is often at zero (a service closed on Sundays) keeps its zeros.
 
 Missing days stay missing: Prophet skips them and the other candidates interpolate.
+
+A drop at the very end (each of the last days under :data:`DROP_SHARE` of the same weekday's median
+over the four weeks before) is
+kept, since traffic can move away, but warned about: if it was an outage, the forecast follows it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ import pandas as pd
 
 MAX_OUTAGE_SHARE = 0.05
 """Zero days are outages while they are at most this share of the days after a launch."""
+PRE_LAUNCH_MIN_DAYS = 7
+"""A launch is a week or more without traffic at the start; a shorter zero run is a zero day like any other."""
+DROP_SHARE = 0.1
+"""The last days are a drop when each lies under this share of its weekday's median in the 4 weeks before."""
+DROP_REFERENCE_DAYS = 28
 
 
 def usable_days(daily: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
@@ -30,10 +39,11 @@ def usable_days(daily: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
     live = observed[observed > 0]
     if live.empty:
         return daily.loc[observed.index[0]:observed.index[-1]].astype(float), ()
-    days = daily.loc[live.index[0]:observed.index[-1]].astype(float)
-    warnings = []
     before = int((observed.index < live.index[0]).sum())
-    if before:
+    start = live.index[0] if before >= PRE_LAUNCH_MIN_DAYS else observed.index[0]
+    days = daily.loc[start:observed.index[-1]].astype(float)
+    warnings = []
+    if before >= PRE_LAUNCH_MIN_DAYS:
         warnings.append(f"the {before} days before {live.index[0].date()} have no traffic (before a launch): "
                         "the forecast learns from that day on")
     zero = days == 0.0
@@ -42,4 +52,21 @@ def usable_days(daily: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
         days = days.mask(zero)
         warnings.append(f"{int(zero.sum())} days with zero traffic amid traffic (first {first}) are treated as "
                         "missing: outages or monitoring gaps, not demand")
-    return days, tuple(warnings)
+    return days, (*warnings, *_drop_warning(days))
+
+
+def _drop_warning(days: pd.Series) -> tuple[str, ...]:
+    values = days.to_numpy()
+    last = 0  # how many of the last days lie under the share of the same weekday in the 4 weeks before
+    while last + 1 + DROP_REFERENCE_DAYS <= len(values):
+        day = len(values) - last - 1
+        same_weekday = values[day - DROP_REFERENCE_DAYS:day:7]
+        before = float(np.nanmedian(same_weekday)) if np.isfinite(same_weekday).any() else np.nan
+        if not (before > 0 and values[day] < DROP_SHARE * before):
+            break
+        last += 1
+    if not last:
+        return ()
+    return (f"the last {last} days (from {days.index[-last].date()}) lie under {DROP_SHARE:.0%} of the same weekdays "
+            "in the 4 weeks before: the forecast follows them; if that was an outage, leave those days empty in "
+            "the history",)

@@ -64,3 +64,24 @@ def test_the_days_keep_their_calendar(zeros):
     values[40:40 + zeros] = 0.0
     days, _ = usable_days(_series(values))
     assert days.index.equals(pd.date_range("2025-01-01", periods=100))
+
+
+def test_a_drop_in_the_last_days_is_kept_and_warned_about():
+    values = np.resize(WEEK, 200)
+    values[-5:] = 1.0  # a broken exporter, or traffic that moved away
+    days, warnings = usable_days(_series(values))
+    assert days.iloc[-5:].tolist() == [1.0] * 5
+    assert warnings == ("the last 5 days (from 2025-07-15) lie under 10% of the same weekdays in the 4 weeks "
+                        "before: the forecast follows them; if that was an outage, leave those days empty in the "
+                        "history",)
+
+
+def test_a_weekend_low_is_not_a_drop():
+    values = np.resize(np.r_[WEEK[:5], 15.0, 12.0], 200)  # weekends at about a tenth of the weekdays
+    assert usable_days(_series(values))[1] == ()
+
+
+def test_a_zero_first_day_is_not_a_launch():
+    values = np.resize(np.r_[0.0, WEEK[1:]], 210)  # closed every seventh day, the first one included
+    days, warnings = usable_days(_series(values))
+    assert len(days) == 210 and warnings == ()
