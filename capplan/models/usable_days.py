@@ -2,9 +2,9 @@
 
 Capacity covers demand. Two kinds of recorded day are not demand:
 
-* the days before the first day with any traffic, a week or more: the service was not live yet (a launch).
-  A fold trained on them alone forecasts zero, and the relative errors of a zero forecast
-  would calibrate the band; a yearly naive would repeat them;
+* the days before the first day with any traffic, when they are a week or more: the service was
+  not live yet (a launch). A fold trained on them alone forecasts zero, and the relative errors
+  of a zero forecast would calibrate the band; a yearly naive would repeat them;
 * a day with zero traffic amid traffic: an outage or a gap in the monitoring recorded as zero.
   While such days are rare (at most :data:`MAX_OUTAGE_SHARE` of the days), they are treated as
   missing; a series that is often at zero (a service closed on Sundays) keeps its zeros.
@@ -12,8 +12,8 @@ Capacity covers demand. Two kinds of recorded day are not demand:
 Missing days stay missing: Prophet skips them and the other candidates interpolate.
 
 A drop at the very end (each of the last days under :data:`DROP_SHARE` of the same weekday's median
-over the four weeks before) is
-kept, since traffic can move away, but warned about: if it was an outage, the forecast follows it.
+over the four weeks before) is kept, since traffic can move away, but warned about: if it was an
+outage, the forecast follows it.
 """
 
 from __future__ import annotations
