@@ -1,6 +1,6 @@
 """The default forecast on histories with faults in them: outages, launches, spikes, drops, gaps.
 
-Run: ``.venv/bin/python benchmarks/bench_forecast_faults.py [CASE ...]`` (about 5 minutes for all).
+Run: ``.venv/bin/python benchmarks/bench_forecast_faults.py [CASE ...]`` (about 2 minutes for all).
 Every series is synthetic and seeded: 800 days of a weekly pattern (mean 1000, ±200, noise 30)
 with one fault each. capplan's default (``auto``) forecasts 14, 90 and 365 days ahead; printed per
 case: the chosen model, the point forecast's least and greatest value and the P90's greatest value,

@@ -151,7 +151,7 @@ def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldFo
     return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
 
 
-def calibration_folds(folds: tuple[FoldForecast, ...], k: int) -> tuple[FoldForecast, ...]:
+def purged_folds(folds: tuple[FoldForecast, ...], k: int) -> tuple[FoldForecast, ...]:
     """The folds that calibrate fold ``k``'s interval: every other fold whose test window does not
     overlap fold ``k``'s, or, when each one overlaps it (a short history), every other fold."""
     others = folds[:k] + folds[k + 1:]
@@ -166,10 +166,10 @@ def _overlap(a: FoldForecast, b: FoldForecast) -> bool:
 
 def cross_conformal_rates(folds: tuple[FoldForecast, ...], interval: float) -> tuple[float, float, float]:
     """(share inside, share below the lower bound, share above the upper bound) of held-out days,
-    each fold's interval at ``interval`` calibrated on :func:`calibration_folds` (nan with a single fold)."""
+    each fold's interval at ``interval`` calibrated on :func:`purged_folds` (nan with a single fold)."""
     inside = below = above = points = 0
     for k, fold in enumerate(folds):
-        others = calibration_folds(folds, k)
+        others = purged_folds(folds, k)
         if not others:
             continue
         seen = np.isfinite(fold.actual)
@@ -231,7 +231,7 @@ def score_folds(model: str, folds: tuple[FoldForecast, ...], interval: float) ->
         nonzero = fold.actual[seen] != 0
         abs_pct.extend((errors[nonzero] / np.abs(fold.actual[seen][nonzero])).tolist())
         mase_terms.append(float(np.mean(errors)) / fold.mase_scale if errors.size else np.nan)
-        others = calibration_folds(folds, k)
+        others = purged_folds(folds, k)
         if others:
             low, high = calibrate(*_pooled_scores(others), interval).bounds(fold.predicted, fold.horizon_days,
                                                                             fold.floor)

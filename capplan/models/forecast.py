@@ -178,11 +178,11 @@ class DemandForecaster:
         ``unit``, ``peak_rps_per_unit``, ``name`` and ``warnings``. ``executor`` (e.g. a
         process pool started before any thread) runs the calibration folds; the result is the same.
         """
+        if (history.daily < 0).any():
+            raise InputDataError(f"forecast history {history.name} holds a negative value, "
+                                 f"{float(history.daily.min()):g}: traffic cannot be negative, fix the series")
         daily, set_aside = usable_days(history.daily)
         self.warnings_ = (*history.warnings, *set_aside)
-        if (daily < 0).any():
-            raise InputDataError(f"forecast history {history.name} holds a negative value, {float(daily.min()):g}: "
-                                 "traffic cannot be negative, fix the series")
         observed = int(daily.notna().sum())
         if observed < MIN_HISTORY_DAYS:
             raise InputDataError(

@@ -12,7 +12,7 @@ Capacity covers demand. Two kinds of recorded day are not demand:
 Missing days stay missing: Prophet skips them and the other candidates interpolate.
 
 A drop at the very end (each of the last days under :data:`DROP_SHARE` of the same weekday's median
-over the four weeks before) is kept, since traffic can move away, but warned about: if it was an
+over the four weeks before the drop) is kept, since traffic can move away, but warned about: if it was an
 outage, the forecast follows it.
 """
 
@@ -28,6 +28,9 @@ PRE_LAUNCH_MIN_DAYS = 7
 DROP_SHARE = 0.1
 """The last days are a drop when each lies under this share of its weekday's median in the 4 weeks before."""
 DROP_REFERENCE_DAYS = 28
+"""The drop is judged against the 4 weeks before it."""
+DROP_MAX_DAYS = 365
+"""A drop longer than a year is the level, not a drop."""
 
 
 def usable_days(daily: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
@@ -57,14 +60,19 @@ def usable_days(daily: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
 
 def _drop_warning(days: pd.Series) -> tuple[str, ...]:
     values = days.to_numpy()
-    last = 0  # how many of the last days lie under the share of the same weekday in the 4 weeks before
-    while last + 1 + DROP_REFERENCE_DAYS <= len(values):
-        day = len(values) - last - 1
-        same_weekday = values[day - DROP_REFERENCE_DAYS:day:7]
-        before = float(np.nanmedian(same_weekday)) if np.isfinite(same_weekday).any() else np.nan
-        if not (before > 0 and values[day] < DROP_SHARE * before):
-            break
-        last += 1
+    last = 0  # the longest run of last days each under the share of its weekday in the 4 weeks before the run
+    for run in range(1, min(len(values) - DROP_REFERENCE_DAYS, DROP_MAX_DAYS) + 1):
+        start = len(values) - run
+        reference = values[start - DROP_REFERENCE_DAYS:start]
+        weekday = np.array([np.nanmedian(reference[d::7]) if np.isfinite(reference[d::7]).any() else np.nan
+                            for d in range(7)])
+        if not np.isfinite(values[start]):
+            continue  # a missing day neither starts nor ends a drop
+        tail = values[start:]
+        expected = weekday[np.arange(run) % 7]
+        seen = np.isfinite(tail)
+        if np.all(expected[seen] > 0) and np.all(tail[seen] < DROP_SHARE * expected[seen]):
+            last = run  # shorter runs may fail (their 4 weeks before hold part of the drop): keep looking
     if not last:
         return ()
     return (f"the last {last} days (from {days.index[-last].date()}) lie under {DROP_SHARE:.0%} of the same weekdays "

@@ -85,3 +85,12 @@ def test_a_zero_first_day_is_not_a_launch():
     values = np.resize(np.r_[0.0, WEEK[1:]], 210)  # closed every seventh day, the first one included
     days, warnings = usable_days(_series(values))
     assert len(days) == 210 and warnings == ()
+
+
+@pytest.mark.parametrize("drop_days", [5, 22, 60])
+def test_a_long_drop_at_the_end_is_warned_about_over_its_whole_length(drop_days):
+    values = np.resize(WEEK, 300)
+    values[-drop_days:] = 1.0
+    values[-2] = np.nan  # a missing day inside the drop does not cut it short
+    warnings = usable_days(_series(values))[1]
+    assert len(warnings) == 1 and warnings[0].startswith(f"the last {drop_days} days")
