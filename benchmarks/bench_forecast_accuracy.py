@@ -44,7 +44,6 @@ from capplan.app.forecasting import fold_pool  # noqa: E402
 from capplan.models.backtest import bound_levels, honest_level  # noqa: E402
 from capplan.models.conformal import scale_floor  # noqa: E402
 from capplan.models.forecast import DemandForecaster, ForecastSettings  # noqa: E402
-from capplan.models.selection import COMBINATION  # noqa: E402
 from capplan.store.history import read_history  # noqa: E402
 
 TRAFFIC = ROOT.parent / "shared" / "reference" / "traffic"
@@ -142,17 +141,7 @@ def run_fold(tally: Tally, history, series: str, cut: int, horizon: int, pool, h
         start = time.perf_counter()
         points[name] = np.maximum(np.asarray(point(train.loc[forecaster.daily_.index[0]:], horizon)), 0.0)
         _add_candidate(tally, forecaster, name, points[name], series, test, naive, time.perf_counter() - start)
-    members = [m for m, _ in forecaster.selection_.weights] if forecaster.model_ == COMBINATION else \
-        _combo_members(forecaster)
-    if members:
-        combo = np.mean([points[m] for m in members], axis=0)
-        _add_candidate(tally, forecaster, COMBINATION, combo, series, test, naive, 0.0)
     return forecaster.model_
-
-
-def _combo_members(forecaster) -> list[str]:
-    singles = sorted((s for s in forecaster.backtest_.scores if s.model != COMBINATION), key=lambda s: s.mase)
-    return [s.model for s in singles[:3]]
 
 
 def _add_candidate(tally, forecaster, name, yhat, series, test, naive, seconds) -> None:

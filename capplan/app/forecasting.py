@@ -250,14 +250,13 @@ def run_backtest(source: str, options: Any, settings: Any, folds: int) -> tuple[
     """
     from capplan.models.backtest import backtest, rolling_origins
     from capplan.models.forecast import MIN_HISTORY_DAYS, DemandForecaster
-    from capplan.models.usable_days import usable_days
     from capplan.store.history import read_history
 
     if folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {folds}: pass e.g. --folds 5")
     horizon_days = settings.horizon_days
     history = read_history(source, options)
-    daily = usable_days(history.daily)[0]  # the days `fit` learns from
+    daily = DemandForecaster(settings).usable_days(history.daily)[0]  # the days `fit` learns from
     origins = rolling_origins(len(daily), horizon_days, folds, max(MIN_HISTORY_DAYS, len(daily) // 3))
     if len(origins) < 2:
         raise InputDataError(f"backtest of {history.name} needs about {horizon_days * 2 + MIN_HISTORY_DAYS} days "

@@ -27,13 +27,19 @@ from capplan.models.conformal import ConformalCalibration, calibrate, scale_floo
 
 Tail = Literal["lower", "upper", "both"]
 """What a calibration holds: one bound's tail, or the band as a whole."""
+MAX_LEVEL = 0.95
+"""The widest level :func:`honest_level` searches: each bound at most the 97.5th percentile of the
+held-out scores. Where widening cannot bring one tail's misses down (a fold's forecast far off), a
+higher level only reached for a bucket's largest scores; with one day's spike of 50 times the level
+among them, the P90 of a whole horizon bucket was 50 times the level (benchmarks/README.md, 2026-12-08)."""
 PointForecaster = Callable[[pd.Series, int], np.ndarray]
 """(daily training series, possibly with NaN gaps; horizon in days) → point forecast array."""
 
 
 @dataclass(frozen=True)
 class FoldForecast:
-    """One model's held-out forecast for one fold (arrays aligned by horizon day, 1-based)."""
+    """One model's held-out forecast for one fold (arrays aligned by horizon day, 1-based), trained
+    on the ``train_days`` days before ``origin``."""
 
     origin: pd.Timestamp
     actual: np.ndarray
@@ -41,6 +47,7 @@ class FoldForecast:
     horizon_days: np.ndarray
     mase_scale: float
     floor: float
+    train_days: int
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ def _fold_task(arguments: tuple[pd.Series, PointForecaster, int, int]) -> FoldFo
     scale = scale if scale > 1e-9 * level else level
     floor = scale_floor(level)
     predicted = np.asarray(forecaster(train, horizon_days), dtype=float)[: len(actual)]
-    return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor)
+    return FoldForecast(series.index[origin], actual, predicted, np.arange(1, len(actual) + 1), scale, floor, origin)
 
 
 def purged_folds(folds: tuple[FoldForecast, ...], k: int) -> tuple[FoldForecast, ...]:
@@ -191,11 +198,11 @@ def honest_level(folds: tuple[FoldForecast, ...], interval: float, tail: Tail) -
     (1 − interval)/2 of the days beyond its ``tail`` bound ("lower" or "upper"), or (``"both"``)
     holds ``interval`` of them. The levels step by 0.01 and the rates jump between them: the
     level whose rate lies nearest the target is taken (the first one at or past it was a biased
-    choice, wider on average than the folds asked for).
+    choice, wider on average than the folds asked for). The search ends at :data:`MAX_LEVEL`.
     """
     miss = (1.0 - interval) / 2.0
     best, gap = interval, math.inf
-    for level in np.arange(interval, 0.99, 0.01):
+    for level in np.arange(interval, MAX_LEVEL + 0.005, 0.01):
         inside, below, above = cross_conformal_rates(folds, float(level))
         if not np.isfinite(below):
             return interval

@@ -1,12 +1,14 @@
 """The demand forecaster: the backtest's choice among candidates, with conformally calibrated intervals.
 
 ``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` learns from
-the history's usable days (capplan.models.usable_days: not before a launch, not outages) and runs
+the history's usable days (capplan.models.usable_days: not before a launch, not outages, not
+one-day spikes) and runs
 a few rolling-origin folds (capplan.models.backtest) at the horizon asked for. With the
 default ``model="auto"`` every candidate — seasonal naive and the seasonal median (weekly; the
 yearly naive, plain and scaled by the recent year-over-year ratio, once the latest fold trains
-on a full year), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — and the mean of the
-best three are scored on those folds and the choice follows capplan.models.selection; a
+on a full year), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — is scored on those
+folds, and the best alone or the mean of every candidate close to it is chosen
+(capplan.models.selection); a
 named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
 choice calibrate a split-conformal interval per horizon bucket (capplan.models.conformal): of
 the forced model, or for ``auto`` of each fold forecast by what the other folds would have
@@ -49,7 +51,7 @@ from capplan.models.prophet_model import (
     predict_prophet,
     prophet_forecast,
 )
-from capplan.models.selection import Selection, select, selection_folds, with_combination
+from capplan.models.selection import Selection, select, selection_folds
 from capplan.models.statistical import (
     YEAR_DAYS,
     ets_forecast,
@@ -70,7 +72,7 @@ STATISTICAL = {"seasonal_naive_yearly": seasonal_naive_yearly, "seasonal_median"
 MODELS = ("prophet", *BASELINES, *STATISTICAL)
 AUTO_CANDIDATES = ("seasonal_naive", "seasonal_median", "ets", "theta", "mstl", "prophet")
 """What ``auto`` compares (plus :data:`YEARLY_CANDIDATES` once the latest calibration fold trains on a
-full year, and ``combo``)."""
+full year); ``combo``, the mean of the closest, is chosen from them."""
 YEARLY_CANDIDATES = ("seasonal_naive_yearly", "yearly_scaled")
 """The yearly naive and the yearly naive scaled by the recent year-over-year ratio."""
 P90_INTERVAL = 0.8
@@ -181,7 +183,7 @@ class DemandForecaster:
         if (history.daily < 0).any():
             raise InputDataError(f"forecast history {history.name} holds a negative value, "
                                  f"{float(history.daily.min()):g}: traffic cannot be negative, fix the series")
-        daily, set_aside = usable_days(history.daily)
+        daily, set_aside = self.usable_days(history.daily)
         self.warnings_ = (*history.warnings, *set_aside)
         observed = int(daily.notna().sum())
         if observed < MIN_HISTORY_DAYS:
@@ -199,7 +201,7 @@ class DemandForecaster:
                 self.model_ = self.settings.model
                 self.point_ = final.result()
             self.selection_ = Selection(self.model_, ((self.model_, 1.0),), self.backtest_.scores,
-                                        f"forced by --model {self.model_}")
+                                        f"forced by --model {self.model_}", len(self.backtest_.origins))
             chosen = self.backtest_.folds[self.model_]
         interval = self.settings.interval
         self.levels_ = (*bound_levels(chosen, interval), honest_level(chosen, P90_INTERVAL, "upper"))
@@ -207,6 +209,12 @@ class DemandForecaster:
         self.daily_ = daily
         self.history_ = history
         return self
+
+    def usable_days(self, daily: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
+        """The days of ``daily`` that ``fit`` learns from, and what was set aside
+        (capplan.models.usable_days; a configured event's days are never set aside as spikes)."""
+        events = [event.days() for event in self.settings.prophet.events]
+        return usable_days(daily, pd.DatetimeIndex(np.concatenate(events)) if events else None)
 
     def predict(self, horizon_days: int) -> Forecast:
         """Daily forecast for ``horizon_days`` after the last day of history."""
@@ -227,10 +235,10 @@ class DemandForecaster:
         frame = apply_uplifts(frame, self.settings.prophet.events)
         return Forecast(frame, self.settings.interval, self.model_, self.history_.unit,
                         self.history_.peak_rps_per_unit, self.daily_, self.history_.name,
-                        candidates=self.backtest_.scores, warnings=self.warnings_,
+                        candidates=self.selection_.scores, warnings=self.warnings_,
                         weights=self.selection_.weights, reason=self.selection_.reason,
                         backtest_horizon_days=self.backtest_.horizon_days,
-                        backtest_folds=len(self.backtest_.origins), calibrated_levels=self.levels_)
+                        backtest_folds=self.selection_.folds, calibrated_levels=self.levels_)
 
     def candidates(self, history_days: int = 0, latest_train_days: int | None = None) -> dict[str, PointForecaster]:
         """Model name → picklable point forecaster: :data:`AUTO_CANDIDATES` for ``auto``
@@ -248,12 +256,13 @@ class DemandForecaster:
         return {name: every[name] for name in names}
 
     def _fit_auto(self, daily: pd.Series, executor: Executor | None) -> tuple[FoldForecast, ...]:
-        """Backtest every candidate and the combination, choose, refit the chosen members on all days;
-        the folds that calibrate the choice's interval (capplan.models.selection.selection_folds)."""
+        """Backtest every candidate, choose (capplan.models.selection), refit the chosen members on all
+        days; the folds that calibrate the choice's interval (capplan.models.selection.selection_folds).
+        With the yearly candidates on offer, candidates are judged on the folds that train on a full year."""
         candidates = self.candidates(len(daily))
-        singles = self._calibration_backtest(daily, candidates, executor)
-        self.backtest_, members = with_combination(singles)
-        self.selection_ = select(self.backtest_, members)
+        self.backtest_ = self._calibration_backtest(daily, candidates, executor)
+        judged_from_days = YEAR_DAYS if set(YEARLY_CANDIDATES) & set(candidates) else 0
+        self.selection_ = select(self.backtest_, judged_from_days)
         self.model_ = self.selection_.model
         names = [name for name, _ in self.selection_.weights]
         horizon = max(self.settings.horizon_days, 1)
@@ -266,7 +275,7 @@ class DemandForecaster:
         weights = [weight for _, weight in self.selection_.weights]
         self.point_ = functools.partial(_weighted_point, daily=daily, paths=tuple(paths), weights=tuple(weights),
                                         forecasters=tuple(candidates[name] for name in names))
-        return selection_folds(singles)
+        return selection_folds(self.backtest_, judged_from_days)
 
     def _final_fit(self, daily: pd.Series, model_name: str) -> Any:
         """A function future days → point forecast, from ``model_name`` fitted on all of ``daily``."""

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capplan.models.backtest import (
+    MAX_LEVEL,
     FoldForecast,
     backtest,
     bound_levels,
@@ -117,7 +118,8 @@ def _drifting_folds(seed: int, drift: float) -> tuple[FoldForecast, ...]:
     rng = np.random.default_rng(seed)
     predicted = np.full(60, 100.0)
     return tuple(FoldForecast(pd.Timestamp("2025-01-01") + pd.Timedelta(days=60 * k),
-                              predicted * (1 + rng.normal(-drift * k, 0.05, 60)), predicted, np.arange(1, 61), 1.0, 1.0)
+                              predicted * (1 + rng.normal(-drift * k, 0.05, 60)), predicted, np.arange(1, 61), 1.0, 1.0,
+                              365 + 60 * k)
                  for k in range(6))
 
 
@@ -162,7 +164,7 @@ def test_the_interval_bounds_bring_the_band_and_each_tail_near_their_shares_on_t
 def _fold_at(day, horizon_days, error):
     actual = np.full(horizon_days, 100.0)
     return FoldForecast(pd.Timestamp("2024-01-01") + pd.Timedelta(days=day), actual, actual - error,
-                        np.arange(1, horizon_days + 1), 1.0, 1.0)
+                        np.arange(1, horizon_days + 1), 1.0, 1.0, 365 + day)
 
 
 def test_a_fold_is_not_calibrated_on_folds_that_share_its_test_days():
@@ -203,3 +205,16 @@ def test_folds_that_share_their_test_days_do_not_vouch_for_each_others_band():
     folds = (_fold_at(0, 90, -20.0), _fold_at(30, 90, -20.0), _fold_at(200, 90, wiggle), _fold_at(400, 90, -wiggle))
     inside = cross_conformal_rates(folds, 0.8)[0]
     assert inside <= 0.5 + 1e-9
+
+
+def test_a_tail_that_widening_cannot_fix_stops_at_the_widest_level_searched():
+    folds = _drifting_folds(0, drift=-0.12)  # each fold's actual days run 12 % further above its forecast
+    assert cross_conformal_rates(folds, MAX_LEVEL)[2] > 0.1  # still missing above at the widest level
+    assert cross_conformal_rates(folds, 0.97)[2] < cross_conformal_rates(folds, MAX_LEVEL)[2]  # wider would help
+    assert honest_level(folds, 0.8, "upper") == pytest.approx(MAX_LEVEL)
+
+
+def test_a_tail_that_widening_does_not_change_keeps_the_nominal_level():
+    folds = _drifting_folds(0, drift=-0.3)  # the last folds miss above whatever the level
+    assert cross_conformal_rates(folds, 0.8)[2] == cross_conformal_rates(folds, MAX_LEVEL)[2] > 0.1
+    assert honest_level(folds, 0.8, "upper") == pytest.approx(0.8)

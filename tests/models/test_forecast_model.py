@@ -12,7 +12,7 @@ import pytest
 from capplan.errors import ConfigError, InputDataError, NotFittedError
 from capplan.models.forecast import DemandForecaster, ForecastSettings
 from capplan.models.prophet_model import Event, ProphetSettings
-from capplan.models.selection import SIMPLICITY, TOLERANCE
+from capplan.models.selection import BAND, COMBINATION
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,17 @@ def test_an_event_with_an_expected_uplift_multiplies_its_days():
     assert ratio.drop(pd.date_range("2025-06-10", "2025-06-12")).tolist() == pytest.approx([1.0] * 27)
 
 
-def test_auto_picks_the_lowest_mase_candidate_or_a_simpler_one_within_tolerance_and_reports_all():
+def test_auto_takes_the_lowest_mase_candidate_or_the_mean_of_all_within_the_band_and_reports_all():
     forecast = DemandForecaster(ForecastSettings(model="auto", horizon_days=30)).fit(_series()).predict(30)
-    names = {s.model for s in forecast.candidates}
-    assert names == {"prophet", "seasonal_naive", "seasonal_median", "ets", "theta", "mstl", "combo"}
-    best = min(forecast.candidates, key=lambda s: s.mase)
-    chosen = next(s for s in forecast.candidates if s.model == forecast.model)
-    assert chosen.mase <= best.mase * (1 + TOLERANCE) + 1e-12
-    assert SIMPLICITY.index(chosen.model) <= SIMPLICITY.index(best.model)
-    assert forecast.reason and sum(w for _, w in forecast.weights) == pytest.approx(1.0)
+    singles = {s.model: s.mase for s in forecast.candidates if s.model != COMBINATION}
+    assert set(singles) == {"prophet", "seasonal_naive", "seasonal_median", "ets", "theta", "mstl"}
+    lowest = min(singles.values())
+    close = {m for m, mase in singles.items() if mase <= lowest * (1 + BAND) + 1e-12}
+    if forecast.model == COMBINATION:
+        assert dict(forecast.weights) == pytest.approx({m: 1 / len(close) for m in close})
+    else:
+        assert close == {forecast.model} and forecast.weights == ((forecast.model, 1.0),)
+    assert forecast.reason
 
 
 def test_logistic_growth_saturates_at_its_cap_where_linear_keeps_rising():

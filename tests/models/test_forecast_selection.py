@@ -12,7 +12,7 @@ import pytest
 from capplan.models.backtest import BacktestResult, FoldForecast, score_folds
 from capplan.models.forecast import DemandForecaster, ForecastSettings
 from capplan.models.growth import what_if_forecast
-from capplan.models.selection import COMBINATION, select, selection_folds, with_combination
+from capplan.models.selection import BAND, COMBINATION, select, selection_folds
 
 YEARLY_AWARE = {"seasonal_naive_yearly", "yearly_scaled", "mstl", "prophet"}
 
@@ -82,7 +82,7 @@ def test_the_output_says_what_was_chosen_from_which_candidates_and_why():
     assert chosen["model"] == forecast.model and chosen["reason"]
     assert sum(chosen["weights"].values()) == pytest.approx(1.0)
     assert chosen["backtest_horizon_days"] == 21 and chosen["backtest_folds"] >= 2
-    assert COMBINATION in {s.model for s in forecast.candidates}
+    assert {"seasonal_naive", "ets", "theta", "mstl", "prophet"} <= {s.model for s in forecast.candidates}
     assert 0.8 <= chosen["calibrated_levels"][0] < 1.0
 
 
@@ -103,12 +103,14 @@ def test_a_growth_range_gives_a_band_from_the_low_to_the_high_rate_and_says_so()
     assert forecast.interval_method == "growth range" and "only the spread" in forecast.reason
 
 
-def _backtest(errors: dict[str, list[float]]) -> BacktestResult:
-    """Candidates whose fold k forecasts every one of 7 days of 100 as 100 + errors[name][k]."""
+def _backtest(errors: dict[str, list[float]], first_train_days: int = 400) -> BacktestResult:
+    """Candidates whose fold k, trained on ``first_train_days + 7k`` days, forecasts every one of 7
+    days of 100 as 100 + errors[name][k]."""
     count = len(next(iter(errors.values())))
     origins = tuple(pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * k) for k in range(count))
     actual = np.full(7, 100.0)
-    folds = {name: tuple(FoldForecast(origins[k], actual, actual + e, np.arange(1, 8), 1.0, 1.0)
+    folds = {name: tuple(FoldForecast(origins[k], actual, actual + e, np.arange(1, 8), 1.0, 1.0,
+                                      first_train_days + 7 * k)
                          for k, e in enumerate(values)) for name, values in errors.items()}
     scores = tuple(score_folds(name, items, 0.8) for name, items in folds.items())
     return BacktestResult(7, 0.8, origins, scores, folds)
@@ -126,8 +128,63 @@ def test_a_choice_every_fold_agrees_on_is_calibrated_on_its_own_errors():
 
 def test_a_choice_the_folds_cannot_agree_on_is_calibrated_on_the_larger_errors_of_the_procedure():
     # ets wins on all four folds, but only by its two lucky folds: without one of them theta wins.
-    result = _backtest({"ets": [2.0, 20.0, 2.0, 20.0], "theta": [20.0, 4.0, 20.0, 4.0]})
-    assert select(*with_combination(result)).model == "ets"
+    result = _backtest({"ets": [2.0, 20.0, 2.0, 20.0], "theta": [20.0, 5.0, 20.0, 5.0]})
+    assert select(result).model == "ets"
     honest = selection_folds(result)
     assert _mean_error(honest) > _mean_error(result.folds["ets"])
     assert all(np.allclose(f.actual, g.actual) and f.origin == g.origin for f, g in zip(honest, result.folds["ets"]))
+
+
+def test_a_candidate_clearly_ahead_of_every_other_is_chosen_alone():
+    result = _backtest({"ets": [2.0] * 4, "theta": [2.0 * (1 + BAND) + 0.1] * 4, "prophet": [9.0] * 4})
+    chosen = select(result)
+    assert (chosen.model, chosen.weights) == ("ets", (("ets", 1.0),))
+
+
+def test_candidates_the_backtest_cannot_separate_are_averaged_with_equal_weights():
+    result = _backtest({"ets": [2.0] * 4, "theta": [2.1] * 4, "mstl": [2.0 * (1 + BAND) - 0.01] * 4,
+                        "prophet": [9.0] * 4})
+    chosen = select(result)
+    assert chosen.model == COMBINATION
+    assert dict(chosen.weights) == pytest.approx({"ets": 1 / 3, "theta": 1 / 3, "mstl": 1 / 3})
+    assert COMBINATION in {s.model for s in chosen.scores} and "within 10%" in chosen.reason
+
+
+def test_candidates_are_judged_on_the_folds_that_train_on_the_year_a_yearly_naive_needs():
+    # Folds 0-2 train on less than a year, where a yearly naive is only a weekly naive: it misses by 30.
+    errors = {"seasonal_naive_yearly": [30.0, 30.0, 30.0, 1.0, 1.0, 1.0], "ets": [5.0] * 6}
+    short = _backtest(errors, first_train_days=364 - 3 * 7)
+    assert select(short).model == "ets"
+    judged = select(short, min_train_days=364)
+    assert judged.model == "seasonal_naive_yearly" and "the 3 folds" in judged.reason and judged.folds == 3
+    assert [s.points for s in judged.scores] == [3 * 7, 3 * 7]  # the scores shown are those of the three folds
+
+
+def test_with_fewer_than_two_full_year_folds_every_fold_judges():
+    errors = {"seasonal_naive_yearly": [30.0, 30.0, 30.0, 30.0, 30.0, 1.0], "ets": [5.0] * 6}
+    assert select(_backtest(errors, first_train_days=364 - 5 * 7), min_train_days=364).model == "ets"
+
+
+def test_the_interval_is_calibrated_on_every_fold_even_when_the_choice_is_judged_on_some():
+    errors = {"seasonal_naive_yearly": [30.0, 30.0, 30.0, 1.0, 1.0, 1.0], "ets": [5.0] * 6}
+    honest = selection_folds(_backtest(errors, first_train_days=364 - 3 * 7), min_train_days=364)
+    assert len(honest) == 6
+    assert [float(np.mean(f.predicted - f.actual)) for f in honest] == pytest.approx([30.0, 30.0, 30.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.slow
+def test_a_one_day_spike_in_the_last_year_does_not_come_back_in_the_next_years_p90():
+    days = np.arange(800)
+    values = 1000 + 200 * np.sin(2 * np.pi * days / 7) + np.random.default_rng(1).normal(0, 30, len(days))
+    usual_peak = values.max()
+    values[550] = 50_000.0  # 250 days before the end: a yearly naive would repeat it 114 days ahead
+    forecast = DemandForecaster(ForecastSettings(horizon_days=365)).fit(_history(values)).predict(365)
+    assert forecast.frame["yhat_p90"].max() < 1.3 * usual_peak
+    assert any("spike" in w for w in forecast.warnings)
+
+
+def test_with_two_full_year_folds_each_is_forecast_by_the_choice_of_the_other_full_year_fold():
+    # Folds 0-3 train on less than a year; on them ets is better, on the two full-year folds the yearly naive.
+    errors = {"seasonal_naive_yearly": [30.0, 30.0, 30.0, 30.0, 1.0, 1.0], "ets": [5.0] * 6}
+    honest = selection_folds(_backtest(errors, first_train_days=364 - 4 * 7), min_train_days=364)
+    assert [float(np.mean(f.predicted - f.actual)) for f in honest][4:] == pytest.approx([1.0, 1.0])

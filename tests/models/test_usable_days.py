@@ -1,4 +1,5 @@
-"""The days a forecast learns from: not before a launch, not through an outage recorded as zero."""
+"""The days a forecast learns from: not before a launch, not through an outage recorded as zero,
+not a one-day spike."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capplan.models.usable_days import MAX_OUTAGE_SHARE, usable_days
+from capplan.models.usable_days import MAX_OUTAGE_SHARE, SPIKE_FACTOR, SPIKE_MAX_DAYS, usable_days
 
 WEEK = np.array([100.0, 120.0, 130.0, 125.0, 118.0, 60.0, 40.0])
 
@@ -94,3 +95,56 @@ def test_a_long_drop_at_the_end_is_warned_about_over_its_whole_length(drop_days)
     values[-2] = np.nan  # a missing day inside the drop does not cut it short
     warnings = usable_days(_series(values))[1]
     assert len(warnings) == 1 and warnings[0].startswith(f"the last {drop_days} days")
+
+
+def test_a_one_day_spike_amid_traffic_becomes_missing_with_a_warning():
+    values = np.resize(WEEK, 200)
+    values[100] = 50 * values[100]
+    days, warnings = usable_days(_series(values))
+    assert np.isnan(days.iloc[100]) and days.drop(days.index[100]).notna().all()
+    assert len(warnings) == 1 and "1 day above 10x" in warnings[0] and "2025-04-11" in warnings[0]
+
+
+def test_a_busy_day_a_few_times_the_usual_is_demand_and_kept():
+    values = np.resize(WEEK, 200)
+    values[100] = 0.9 * SPIKE_FACTOR * values[100]  # a sale day: busy, but within the factor
+    days, warnings = usable_days(_series(values))
+    assert days.iloc[100] == values[100] and warnings == ()
+
+
+@pytest.mark.parametrize("days", [7, 10, 14])
+def test_a_surge_in_the_last_two_weeks_is_kept_as_it_may_be_the_new_level(days):
+    values = np.resize(WEEK, 200)
+    values[-days:] *= 20
+    kept, warnings = usable_days(_series(values))
+    assert kept.iloc[-days:].tolist() == values[-days:].tolist() and warnings == ()
+
+
+def test_an_event_longer_than_a_spike_is_kept():
+    values = np.resize(WEEK, 200)
+    values[100:100 + SPIKE_MAX_DAYS + 1] *= 30  # a four-day campaign
+    days, warnings = usable_days(_series(values))
+    assert days.tolist() == values.tolist() and warnings == ()
+
+
+def test_a_configured_events_day_is_never_set_aside_as_a_spike():
+    values = np.resize(WEEK, 200)
+    values[100] *= 50
+    series = _series(values)
+    days, warnings = usable_days(series, event_days=pd.DatetimeIndex([series.index[100]]))
+    assert days.iloc[100] == values[100] and warnings == ()
+
+
+def test_a_spike_on_a_series_that_is_mostly_zero_is_its_traffic():
+    values = np.zeros(200)
+    values[[3, 90, 140]] = 500.0  # a batch job now and then: the weekday's median is zero
+    days, _ = usable_days(_series(values))
+    assert days.iloc[[3, 90, 140]].tolist() == [500.0] * 3
+
+
+def test_a_series_whose_days_often_jump_tenfold_keeps_its_spikes_as_demand():
+    rng = np.random.default_rng(0)
+    values = np.resize(WEEK, 120) * np.exp(rng.normal(0, 0.8, 120))  # messages about a news topic
+    values[60] = 15 * np.median(values[[46, 53, 67, 74]])  # two such days in 120, under the 5 % share
+    days, warnings = usable_days(_series(values))
+    assert days.iloc[60] == values[60] and not any("spike" in w for w in warnings)
