@@ -2,14 +2,13 @@
 
 ``DemandForecaster(settings).fit(history).predict(horizon_days) -> Forecast``. ``fit`` learns from
 the history's usable days (capplan.models.usable_days: not before a launch, not outages, not
-one-day spikes) and runs
-a few rolling-origin folds (capplan.models.backtest) at the horizon asked for. With the
+spikes of a few days) and runs a few rolling-origin folds (capplan.models.backtest) at the
+horizon asked for. With the
 default ``model="auto"`` every candidate — seasonal naive and the seasonal median (weekly; the
 yearly naive, plain and scaled by the recent year-over-year ratio, once the latest fold trains
 on a full year), AutoETS, Theta, MSTL (capplan.models.statistical), Prophet — is scored on those
 folds, and the best alone or the mean of every candidate close to it is chosen
-(capplan.models.selection); a
-named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
+(capplan.models.selection); a named model is forced (``prophet`` is the bare Prophet path). The held-out errors of the
 choice calibrate a split-conformal interval per horizon bucket (capplan.models.conformal): of
 the forced model, or for ``auto`` of each fold forecast by what the other folds would have
 chosen (capplan.models.selection.selection_folds: the winner's own errors are small by
